@@ -1,0 +1,87 @@
+"""Argument checks shared by every implementation of the loss contract.
+
+The checks work on shapes and plain Python values so that NumPy, PyTorch and TensorFlow
+raise the *same* ``ValueError`` messages. Each framework computes the few facts that need the
+data (is every value finite? smallest and largest label?) and passes them in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` as a float; it must be a finite number > 0."""
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"temperature must be a finite number > 0, got {temperature!r}"
+        ) from None
+    if not math.isfinite(t) or t <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return t
+
+
+def check_alpha(alpha: float) -> float:
+    """Return ``alpha`` as a float; it must lie in [0, 1]."""
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}") from None
+    if not (0.0 <= a <= 1.0):  # also rejects NaN
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    return a
+
+
+def check_logits_shape(name: str, shape: Sequence[int]) -> None:
+    """Logits must be 2-D: (batch, num_classes) with at least one class."""
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (batch, num_classes), got shape {shape}"
+        )
+    if shape[1] is not None and shape[1] < 1:
+        raise ValueError(f"{name} must have at least one class, got shape {shape}")
+
+
+def check_pair(student_shape: Sequence[int], teacher_shape: Sequence[int]) -> None:
+    """Student and teacher logits: both 2-D and of the same shape."""
+    check_logits_shape("student_logits", student_shape)
+    check_logits_shape("teacher_logits", teacher_shape)
+    if tuple(student_shape) != tuple(teacher_shape):
+        raise ValueError(
+            "student_logits and teacher_logits must have the same shape (batch, num_classes), "
+            f"got {tuple(student_shape)} and {tuple(teacher_shape)}"
+        )
+
+
+def check_finite(name: str, all_finite: bool) -> None:
+    """Raise if ``name`` holds NaN or infinity."""
+    if not all_finite:
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+
+
+def check_labels(
+    labels_shape: Sequence[int],
+    is_integer: bool,
+    min_label: int | None,
+    max_label: int | None,
+    batch: int,
+    num_classes: int,
+) -> None:
+    """Labels: 1-D integer class indices, one per row of the logits, in [0, num_classes)."""
+    labels_shape = tuple(labels_shape)
+    if len(labels_shape) != 1 or labels_shape[0] != batch:
+        raise ValueError(
+            f"labels must be a 1-D array of {batch} class indices (one per row of the logits), "
+            f"got shape {labels_shape}"
+        )
+    if not is_integer:
+        raise ValueError("labels must hold integer class indices, got a non-integer dtype")
+    if batch and (min_label < 0 or max_label >= num_classes):
+        raise ValueError(
+            f"labels must lie in [0, {num_classes}) for {num_classes} classes, "
+            f"got values from {min_label} to {max_label}"
+        )

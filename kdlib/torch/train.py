@@ -1,0 +1,208 @@
+"""Training loops in PyTorch: train from labels, distil from a frozen teacher, evaluate.
+
+Mirrors kdlib.tf.train (same function and argument names). Inputs are NumPy arrays or
+tensors: features x (N, F) float32, labels y (N,) int64. Loops are plain PyTorch (no
+DataLoader: the data sets fit in memory and index-slicing is several times faster here).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from kdlib import _validate as v
+from kdlib.history import History
+from kdlib.torch.losses import distillation_loss
+
+__all__ = ["History", "distill", "evaluate", "fit", "predict_logits", "set_seed"]
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _tensor(x, dtype=torch.float32) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=dtype)
+
+
+def _check_xy(x, y, name_x: str = "x", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor | None]:
+    xt = _tensor(x)
+    if xt.ndim != 2 or len(xt) == 0:
+        raise ValueError(f"{name_x} must be a non-empty 2-D array (N, F), got shape {tuple(xt.shape)}")
+    if y is None:
+        return xt, None
+    yt = _tensor(y, torch.int64)
+    if yt.shape != (len(xt),):
+        raise ValueError(f"{name_y} must have shape ({len(xt)},) to match {name_x}, got {tuple(yt.shape)}")
+    return xt, yt
+
+
+def _check_loop_args(epochs: int, batch_size: int, lr: float) -> None:
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x, batch_size: int = 4096) -> np.ndarray:
+    """Logits (N, C) float32 of ``model`` in eval mode, without gradients."""
+    was_training = model.training
+    model.eval()
+    xt = _tensor(x)
+    out = torch.cat([model(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)])
+    model.train(was_training)
+    return out.numpy()
+
+
+def evaluate(model: nn.Module, x, y) -> float:
+    """Accuracy of ``model`` on (x, y), in [0, 1]."""
+    logits = predict_logits(model, x)
+    return float((logits.argmax(1) == np.asarray(y)).mean())
+
+
+def _bar(total: int, desc: str, progress: bool | None):
+    # disable=None: tqdm hides itself when output is not a terminal or notebook.
+    return tqdm(total=total, desc=desc, unit="epoch", leave=False, disable=None if progress is None else not progress)
+
+
+def fit(
+    model: nn.Module,
+    x,
+    y,
+    *,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    x_val=None,
+    y_val=None,
+    progress: bool | None = None,
+    desc: str = "fit",
+) -> History:
+    """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History."""
+    _check_loop_args(epochs, batch_size, lr)
+    xt, yt = _check_xy(x, y)
+    set_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    hist = History()
+    with _bar(epochs, desc, progress) as bar:
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            model.train()
+            total, n = 0.0, 0
+            for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
+                loss = F.cross_entropy(model(xt[idx]), yt[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+                n += len(idx)
+            _end_epoch(hist, model, total / n, t0, x_val, y_val, bar)
+    return hist
+
+
+def _end_epoch(hist: History, model, loss: float, t0: float, x_val, y_val, bar) -> None:
+    hist.loss.append(loss)
+    hist.seconds.append(time.perf_counter() - t0)
+    post = {"loss": f"{loss:.3f}"}
+    if x_val is not None:
+        hist.val_accuracy.append(evaluate(model, x_val, y_val))
+        post["val_acc"] = f"{hist.val_accuracy[-1]:.3f}"
+    bar.set_postfix(post)
+    bar.update()
+
+
+def distill(
+    student: nn.Module,
+    teacher: nn.Module,
+    x,
+    y=None,
+    *,
+    x_unlabeled=None,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    cache_teacher: bool = True,
+    x_val=None,
+    y_val=None,
+    progress: bool | None = None,
+    desc: str = "distill",
+) -> History:
+    """Distil ``student`` from a frozen ``teacher`` on the transfer set x (+ x_unlabeled).
+
+    Loss per batch = alpha · distillation_loss(all inputs) + (1 − alpha) · CE(labeled inputs).
+    With ``y=None`` every input is unlabeled and the loss is the soft term alone.
+    The teacher stays in eval mode with gradients off and is never stepped; its logits are
+    computed once for the whole transfer set when ``cache_teacher`` (the default), else every
+    batch (same result for a deterministic teacher, slower).
+    """
+    _check_loop_args(epochs, batch_size, lr)
+    t = v.check_temperature(temperature)
+    a = v.check_alpha(alpha)
+    xt, yt = _check_xy(x, y)
+    if yt is None:
+        yt = torch.full((len(xt),), -1, dtype=torch.int64)
+    if x_unlabeled is not None and len(x_unlabeled):
+        xu, _ = _check_xy(x_unlabeled, None, "x_unlabeled")
+        if xu.shape[1] != xt.shape[1]:
+            raise ValueError(f"x_unlabeled must have {xt.shape[1]} features like x, got {xu.shape[1]}")
+        xt = torch.cat([xt, xu])
+        yt = torch.cat([yt, torch.full((len(xu),), -1, dtype=torch.int64)])
+    labeled = yt >= 0
+
+    set_seed(seed)
+    teacher_state = teacher.training
+    teacher.eval()
+    grads = [p.requires_grad for p in teacher.parameters()]
+    teacher.requires_grad_(False)
+    teacher_logits = torch.from_numpy(predict_logits(teacher, xt)) if cache_teacher else None
+    opt = torch.optim.Adam(student.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    hist = History()
+    try:
+        with _bar(epochs, desc, progress) as bar:
+            for _ in range(epochs):
+                t0 = time.perf_counter()
+                student.train()
+                total, n = 0.0, 0
+                for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
+                    xb = xt[idx]
+                    if teacher_logits is not None:
+                        tl = teacher_logits[idx]
+                    else:
+                        with torch.no_grad():
+                            tl = teacher(xb)
+                    s = student(xb)
+                    loss = a * distillation_loss(s, tl, t)
+                    m = labeled[idx]
+                    if a < 1 and bool(m.any()):
+                        loss = loss + (1 - a) * F.cross_entropy(s[m], yt[idx][m])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += loss.item() * len(idx)
+                    n += len(idx)
+                _end_epoch(hist, student, total / n, t0, x_val, y_val, bar)
+    finally:
+        teacher.train(teacher_state)
+        for p, g in zip(teacher.parameters(), grads, strict=True):
+            p.requires_grad_(g)
+    return hist
