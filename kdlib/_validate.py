@@ -85,3 +85,26 @@ def check_labels(
             f"labels must lie in [0, {num_classes}) for {num_classes} classes, "
             f"got values from {min_label} to {max_label}"
         )
+
+
+def check_loop_args(epochs: int, batch_size: int, lr: float) -> None:
+    """Training-loop arguments shared by kdlib.torch.train and kdlib.tf.train."""
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+
+
+def check_xy_shapes(
+    x_shape: Sequence[int], y_shape: Sequence[int] | None, name_x: str = "x", name_y: str = "y"
+) -> None:
+    """Features (N, F) with N > 0; labels, if given, (N,)."""
+    x_shape = tuple(x_shape)
+    if len(x_shape) != 2 or x_shape[0] == 0:
+        raise ValueError(f"{name_x} must be a non-empty 2-D array (N, F), got shape {x_shape}")
+    if y_shape is not None and tuple(y_shape) != (x_shape[0],):
+        raise ValueError(
+            f"{name_y} must have shape ({x_shape[0]},) to match {name_x}, got {tuple(y_shape)}"
+        )

@@ -154,8 +154,13 @@ def load_dataset(name: str = "mnist1d", seed: int = 0) -> Dataset:
     return _LOADERS[name](int(seed))
 
 
-def load_transfer_pool(name: str = "mnist1d", size: int = 25_000, seed: int = 1) -> np.ndarray:
+def load_transfer_pool(
+    name: str = "mnist1d", size: int = 25_000, seed: int = 1, return_labels: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Unlabeled inputs for distillation, shape (size, F) float32; never the test inputs.
+
+    With ``return_labels=True`` also the true labels (size,) int64 — only for the honest
+    upper bound "student trained on the pool with labels"; a distilled student never sees them.
 
     mnist1d: fresh samples from the generator with a seed far from the one that makes the
     train/test split, checked to share no row with ``load_dataset("mnist1d").x_test``.
@@ -166,17 +171,37 @@ def load_transfer_pool(name: str = "mnist1d", size: int = 25_000, seed: int = 1)
         raise ValueError(f"name must be one of {available_datasets()}, got {name!r}")
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
         raise ValueError(f"size must be a non-negative integer, got {size!r}")
-    if size == 0:
-        return np.zeros((0, load_dataset(name).num_features), np.float32)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if name == "mnist1d":
-        d = _mnist1d_raw(10_000 + seed, int(size))
-        pool = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)[:size]
-        test = load_dataset("mnist1d").x_test
-        overlap = set(map(bytes, test)) & set(map(bytes, pool))
-        if overlap:  # practically impossible with continuous noise; guard anyway
-            raise RuntimeError(f"transfer pool shares {len(overlap)} rows with the test set")
-        return pool
-    base = load_dataset("digits").x_train.reshape(-1, 8, 8)
+        pool, labels = _mnist1d_pool(int(size), int(seed))
+    else:
+        pool, labels = _digits_pool(int(size), int(seed))
+    return (pool, labels) if return_labels else pool
+
+
+def _mnist1d_pool(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if size == 0:
+        return np.zeros((0, 40), np.float32), np.zeros(0, np.int64)
+    # Generate in chunks of 5,000 so that pools of different sizes share their first rows
+    # (a 10k pool is the first 10k of the 25k pool) and each chunk is cached on its own.
+    chunks_x, chunks_y = [], []
+    for c in range(-(-size // 5000)):
+        d = _mnist1d_raw(10_000 + 100 * seed + c, 5000)
+        chunks_x += [d["x"], d["x_test"]]
+        chunks_y += [d["y"], d["y_test"]]
+    pool = np.concatenate(chunks_x).astype(np.float32)[:size]
+    labels = np.concatenate(chunks_y).astype(np.int64)[:size]
+    test = load_dataset("mnist1d").x_test
+    overlap = set(map(bytes, test)) & set(map(bytes, pool))
+    if overlap:  # practically impossible with continuous noise; checked all the same
+        raise RuntimeError(f"transfer pool shares {len(overlap)} rows with the test set")
+    return pool, labels
+
+
+def _digits_pool(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    ds = load_dataset("digits")
+    base = ds.x_train.reshape(-1, 8, 8)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(base), size)
     shifts = rng.integers(-1, 2, size=(size, 2))
@@ -184,7 +209,7 @@ def load_transfer_pool(name: str = "mnist1d", size: int = 25_000, seed: int = 1)
     for i, (j, (dy, dx)) in enumerate(zip(idx, shifts, strict=True)):
         out[i] = np.roll(base[j], (dy, dx), axis=(0, 1))
     out += rng.normal(0, 0.05, out.shape).astype(np.float32)
-    return np.clip(out, 0, 1).reshape(size, 64)
+    return np.clip(out, 0, 1).reshape(size, 64), ds.y_train[idx]
 
 
 def load_mnist_npz(path: str | Path) -> Dataset:

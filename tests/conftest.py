@@ -11,6 +11,13 @@ os.environ.setdefault("MPLCONFIGDIR", str(ROOT / ".cache" / "matplotlib"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
+
+try:  # tiny models: one intra-op thread is faster than two on a busy 2-core machine
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
 import pytest  # noqa: E402
 
 

@@ -36,23 +36,9 @@ def _tensor(x, dtype=torch.float32) -> torch.Tensor:
 
 def _check_xy(x, y, name_x: str = "x", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor | None]:
     xt = _tensor(x)
-    if xt.ndim != 2 or len(xt) == 0:
-        raise ValueError(f"{name_x} must be a non-empty 2-D array (N, F), got shape {tuple(xt.shape)}")
-    if y is None:
-        return xt, None
-    yt = _tensor(y, torch.int64)
-    if yt.shape != (len(xt),):
-        raise ValueError(f"{name_y} must have shape ({len(xt)},) to match {name_x}, got {tuple(yt.shape)}")
+    yt = None if y is None else _tensor(y, torch.int64)
+    v.check_xy_shapes(xt.shape, None if yt is None else yt.shape, name_x, name_y)
     return xt, yt
-
-
-def _check_loop_args(epochs: int, batch_size: int, lr: float) -> None:
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a number > 0, got {lr!r}")
 
 
 @torch.no_grad()
@@ -93,7 +79,7 @@ def fit(
     desc: str = "fit",
 ) -> History:
     """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History."""
-    _check_loop_args(epochs, batch_size, lr)
+    v.check_loop_args(epochs, batch_size, lr)
     xt, yt = _check_xy(x, y)
     set_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -154,7 +140,7 @@ def distill(
     computed once for the whole transfer set when ``cache_teacher`` (the default), else every
     batch (same result for a deterministic teacher, slower).
     """
-    _check_loop_args(epochs, batch_size, lr)
+    v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
     xt, yt = _check_xy(x, y)

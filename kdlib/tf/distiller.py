@@ -1,0 +1,100 @@
+"""A ``keras.Model`` that distils a frozen teacher into a student (used by kdlib.tf.train.distill).
+
+In the spirit of the keras.io example ``examples/vision/knowledge_distillation.py``, but with
+the course's loss contract (DESIGN.md) — read the class docstring for the differences.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from kdlib import _validate as v
+from kdlib.tf.losses import distillation_loss
+
+__all__ = ["Distiller"]
+
+
+class Distiller(keras.Model):
+    """Train ``student`` on alpha · distillation_loss + (1 − alpha) · CE; ``teacher`` is frozen.
+
+    Loss per batch (student logits s, teacher logits t, both (B, C); labels y (B,))::
+
+        alpha · T² · mean_b KL(softmax(t_b/T) ‖ softmax(s_b/T))        over all B rows
+        + (1 − alpha) · mean CE(s_b, y_b)          over labeled rows (y_b ≥ 0; 0 if none)
+
+    **alpha weighs the soft (teacher) term.** The keras.io example's ``alpha`` weighs the hard
+    (label) term, so its ``alpha=0.1`` is our ``alpha=0.9``.
+
+    ``fit`` data, batched: ``(x, y)`` — the teacher runs on every batch (``training=False``);
+    or ``((x, teacher_logits), y)`` — cached teacher logits (B, C) computed once beforehand.
+    Labels of -1 mark unlabeled inputs (they only feed the soft term). Only
+    ``student.trainable_variables`` are updated: the constructor sets
+    ``teacher.trainable = False`` (restore it yourself if you train the teacher again).
+    ``evaluate`` reports the student's ``accuracy``; ``call(x)`` returns student logits.
+
+    Keras 3 also ships ``keras.distillation`` (``Distiller`` + ``LogitsDistillation``). Its
+    ``LogitsDistillation(temperature=T)`` with the default ``loss="kl_divergence"`` drops the
+    T² factor (and the softmax); pass ``loss=keras.losses.KLDivergence()`` as an instance to
+    get the intended loss — see DESIGN.md.
+    """
+
+    def __init__(
+        self,
+        student: keras.Model,
+        teacher: keras.Model,
+        temperature: float = 4.0,
+        alpha: float = 0.9,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.temperature = v.check_temperature(temperature)
+        self.alpha = v.check_alpha(alpha)
+        self.student = student
+        self.teacher = teacher
+        teacher.trainable = False
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def call(self, x, training: bool = False) -> tf.Tensor:
+        """Student logits (B, C) of features x (B, F); a cached ``(x, teacher_logits)`` is ok."""
+        if isinstance(x, (tuple, list)):
+            x = x[0]
+        return self.student(x, training=training)
+
+    def kd_loss(self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, y: tf.Tensor):
+        """Scalar loss of the class docstring; rows with y < 0 are left out of the CE term."""
+        loss = self.alpha * distillation_loss(student_logits, teacher_logits, self.temperature)
+        if self.alpha < 1.0:
+            y = tf.reshape(tf.cast(y, tf.int32), [-1])
+            labeled = tf.cast(y >= 0, student_logits.dtype)  # (B,)
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.maximum(y, 0), logits=student_logits
+            )
+            hard = tf.math.divide_no_nan(tf.reduce_sum(ce * labeled), tf.reduce_sum(labeled))
+            loss += (1.0 - self.alpha) * hard
+        return loss
+
+    def train_step(self, data) -> dict[str, tf.Tensor]:
+        x, y = data[0], data[1]
+        if isinstance(x, (tuple, list)):  # cached teacher logits
+            x, teacher_logits = x
+        else:
+            teacher_logits = self.teacher(x, training=False)
+        with tf.GradientTape() as tape:
+            student_logits = self.student(x, training=True)
+            loss = self.kd_loss(student_logits, teacher_logits, y)
+        variables = self.student.trainable_variables
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data) -> dict[str, tf.Tensor]:
+        x, y = data[0], data[1]
+        self.accuracy_tracker.update_state(y, self(x, training=False))
+        return {"accuracy": self.accuracy_tracker.result()}
