@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="teacher vs scratch vs distilled students, both frameworks")
     d.add_argument("--framework", choices=["torch", "tf", "both"], default="both")
     d.add_argument("--dataset", choices=available_datasets(), default="mnist1d")
-    d.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (0..N-1)")
+    d.add_argument("--seeds", type=_positive_int, default=2, help="number of seeds (0..N-1)")
     d.add_argument("--temperature", type=_positive_float, default=4.0)
     d.add_argument("--alpha", type=_unit_float, default=0.9, help="weight of the soft term")
     d.add_argument("--pool-size", type=_non_negative_int, default=None,
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs-scale", type=_positive_float, default=1.0,
                    help="multiply every epoch count (e.g. 0.1 for a smoke run)")
     d.add_argument("--json", type=Path, default=None, help="write machine-readable results here")
-    d.add_argument("--figure", type=Path, default=Path("out/demo.png"), help="where to save the plot")
+    d.add_argument("--figure", default="out/demo.png", help="where to save the plot ('' for none)")
     d.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     sub.add_parser("data", help="list the embedded data sets")
@@ -133,8 +133,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
     if a.figure:
         from kdlib.plots import plot_results
 
-        a.figure.parent.mkdir(parents=True, exist_ok=True)
-        plot_results(table, title=f"kd demo on {a.dataset}").savefig(a.figure, dpi=120)
+        fig_path = Path(a.figure)
+        fig_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_results(table, title=f"kd demo on {a.dataset}").savefig(fig_path, dpi=120)
         print(f"figure: {a.figure}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)

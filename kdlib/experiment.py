@@ -46,9 +46,9 @@ class Recipe:
     temperature: float = 4.0
     alpha: float = 0.9
     pool_size: int = 25_000
-    pool_epochs: int = 15
-    pool_lr: float = 1e-3
-    pool_batch_size: int = 128
+    pool_epochs: int = 50
+    pool_lr: float = 1e-2
+    pool_batch_size: int = 256
 
     def scaled(self, factor: float) -> Recipe:
         """The same recipe with every epoch count multiplied by ``factor`` (at least 1)."""
