@@ -3,6 +3,7 @@
     kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
     kd data                      list the embedded data sets
     kd grade ASSIGNMENT [...]    autograde collected submissions (see kdlib.grading)
+    kd drill [...]               interview drill from the question bank (see kdlib.drill)
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="autograde collected submissions of an assignment",
                        add_help=False)
     g.add_argument("args", nargs=argparse.REMAINDER)
+    dr = sub.add_parser("drill", help="interview drill (kd drill --help)", add_help=False)
+    dr.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -159,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         from kdlib import grading
 
         return grading.cli(argv[1:])
+    if argv[:1] == ["drill"]:
+        from kdlib import drill
+
+        return drill.cli(argv[1:])
     a = build_parser().parse_args(argv)
     return {"demo": cmd_demo, "data": cmd_data}[a.command](a)
 

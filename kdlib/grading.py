@@ -39,6 +39,7 @@ __all__ = [
     "autograde",
     "cli",
     "generate",
+    "generate_all",
     "main",
     "read_grades",
     "release",
@@ -165,6 +166,25 @@ def warnings_to_stdout() -> None:
 # --- release -------------------------------------------------------------------------------
 
 
+def _run_generate(pattern: str, out: Path, course: Path, db_url: str | None) -> None:
+    args = [
+        "generate_assignment",
+        f"--CourseDirectory.assignment_id={pattern}",
+        "--force",
+        f"--CourseDirectory.release_directory={out}",
+    ]
+    if db_url:
+        args.append(f"--CourseDirectory.db_url={db_url}")
+    run_nbgrader(args, course)
+
+
+def _made(out: Path, name: str) -> Path:
+    made = out / name / f"{name}.ipynb"
+    if not made.is_file():
+        raise GradingError(f"nbgrader did not write {made}")
+    return made.parent
+
+
 def generate(
     name: str,
     out_dir: str | os.PathLike,
@@ -179,36 +199,50 @@ def generate(
     course = _course_dir(course_dir)
     _check_assignment(course, name)
     out = Path(out_dir).resolve()
-    args = ["generate_assignment", name, "--force", f"--CourseDirectory.release_directory={out}"]
-    if db_url:
-        args.append(f"--CourseDirectory.db_url={db_url}")
-    run_nbgrader(args, course)
-    made = out / name / f"{name}.ipynb"
-    if not made.is_file():
-        raise GradingError(f"nbgrader did not write {made}")
-    return made.parent
+    _run_generate(name, out, course, db_url)
+    return _made(out, name)
+
+
+def generate_all(
+    out_dir: str | os.PathLike,
+    course_dir: str | os.PathLike | None = None,
+    *,
+    db_url: str | None = None,
+) -> dict[str, Path]:
+    """:func:`generate` for every assignment in ONE nbgrader run (it starts slowly): name -> path."""
+    course = _course_dir(course_dir)
+    names = assignments(course)
+    if not names:
+        raise GradingError(f"no assignments in {course / 'solutions'}")
+    out = Path(out_dir).resolve()
+    _run_generate("*", out, course, db_url)
+    return {name: _made(out, name) for name in names}
 
 
 def release(names: list[str], course_dir: str | os.PathLike | None = None) -> None:
     """Regenerate ``notebooks/NAME/`` from ``solutions/NAME/`` for each name (nbgrader --force).
 
     nbgrader writes into a temporary folder first, so a failure leaves ``notebooks/`` intact.
+    Releasing every assignment (``make release``) takes a single nbgrader run.
     """
     course = _course_dir(course_dir)
     if not names:
         raise GradingError(f"no assignment given. Valid names: {', '.join(assignments(course))}")
     for name in names:
         _check_assignment(course, name)
-    for name in names:
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="kd-release-") as tmp:
-            made = generate(name, tmp, course)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kd-release-") as tmp:
+        if len(set(names)) > 1 and set(names) == set(assignments(course)):
+            made = generate_all(tmp, course)
+        else:
+            made = {name: generate(name, tmp, course) for name in dict.fromkeys(names)}
+        for name in dict.fromkeys(names):
             dest = course / "notebooks" / name
             if dest.exists():
                 shutil.rmtree(dest)
-            shutil.copytree(made, dest)
-        rel = (dest / f"{name}.ipynb").relative_to(course)
-        print(f"released {rel}  ({time.perf_counter() - t0:.1f} s)")
+            shutil.copytree(made[name], dest)
+            print(f"released {(dest / f'{name}.ipynb').relative_to(course)}")
+    print(f"({len(made)} assignment(s) in {time.perf_counter() - t0:.1f} s)")
 
 
 # --- autograde -----------------------------------------------------------------------------

@@ -17,20 +17,10 @@ from __future__ import annotations
 
 import keras
 
+from kdlib import architectures
+from kdlib.architectures import ARCHITECTURES, model_names
+
 __all__ = ["ARCHITECTURES", "build_model", "model_names"]
-
-ARCHITECTURES: dict[str, dict] = {
-    "teacher": {"kind": "cnn", "channels": 32},
-    "student": {"kind": "mlp", "hidden": (100,)},
-    "student-small": {"kind": "mlp", "hidden": (32,)},
-    "student-large": {"kind": "mlp", "hidden": (256, 256)},
-}
-
-
-def model_names() -> list[str]:
-    """Names accepted by :func:`build_model`."""
-    return list(ARCHITECTURES)
-
 
 def _mlp(num_features: int, num_classes: int, hidden: tuple[int, ...], name: str) -> keras.Model:
     """(B, F) -> ReLU hidden layers -> (B, C) logits."""
@@ -63,12 +53,7 @@ def build_model(
     name: str, num_features: int, num_classes: int, seed: int | None = None
 ) -> keras.Model:
     """Build a model by name; with ``seed`` the initial weights are reproducible."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"name must be one of {model_names()}, got {name!r}")
-    for arg, val in (("num_features", num_features), ("num_classes", num_classes)):
-        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"{arg} must be a positive integer, got {val!r}")
-    spec = ARCHITECTURES[name]
+    spec = architectures.spec(name, num_features, num_classes)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if spec["kind"] == "cnn":

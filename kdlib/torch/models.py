@@ -14,17 +14,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-ARCHITECTURES: dict[str, dict] = {
-    "teacher": {"kind": "cnn", "channels": 32},
-    "student": {"kind": "mlp", "hidden": (100,)},
-    "student-small": {"kind": "mlp", "hidden": (32,)},
-    "student-large": {"kind": "mlp", "hidden": (256, 256)},
-}
+from kdlib import architectures
+from kdlib.architectures import ARCHITECTURES, model_names
 
-
-def model_names() -> list[str]:
-    """Names accepted by :func:`build_model`."""
-    return list(ARCHITECTURES)
+__all__ = ["ARCHITECTURES", "CNN1D", "MLP", "build_model", "model_names"]
 
 
 class MLP(nn.Sequential):
@@ -67,12 +60,7 @@ class CNN1D(nn.Module):
 
 def build_model(name: str, num_features: int, num_classes: int, seed: int | None = None) -> nn.Module:
     """Build a model by name; with ``seed`` the initial weights are reproducible."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"name must be one of {model_names()}, got {name!r}")
-    for arg, val in (("num_features", num_features), ("num_classes", num_classes)):
-        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"{arg} must be a positive integer, got {val!r}")
-    spec = ARCHITECTURES[name]
+    spec = architectures.spec(name, num_features, num_classes)
     if seed is not None:
         torch.manual_seed(seed)
     if spec["kind"] == "cnn":
