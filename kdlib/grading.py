@@ -110,7 +110,6 @@ def _env(course: Path) -> dict[str, str]:
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     env.setdefault("KERAS_HOME", str(course / ".cache" / "keras"))
     env.setdefault("MPLCONFIGDIR", str(course / ".cache" / "matplotlib"))
-    env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 

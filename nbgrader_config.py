@@ -1,0 +1,48 @@
+"""nbgrader configuration for kd-course (nbgrader 0.9.6).
+
+The course directory is the folder holding this file, so a copy of it (with solutions/) in
+another folder is a self-contained course: tests/test_grading.py relies on that.
+
+    solutions/NN_slug/NN_slug.ipynb   source (### BEGIN SOLUTION, hidden tests)
+    notebooks/NN_slug/NN_slug.ipynb   student version, made by `make release`
+    submitted/<student>/NN_slug/      collected work;  autograded/, feedback/, gradebook.db
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# --- where things live ---------------------------------------------------------------------
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "kd-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+
+# The exchange (nbgrader release_assignment / fetch / submit / collect) defaults to a system
+# path that is not writable; keep it inside the course. It must exist before nbgrader uses it.
+c.Exchange.root = os.path.join(ROOT, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
+# --- executing notebooks (autograde, validate) ---------------------------------------------
+# Deep-learning cells (imports, a few epochs) need more than the 30 s default per cell.
+c.Execute.timeout = 120
+# Always grade with this course's kernel, whatever the student's notebook metadata says.
+c.Execute.kernel_name = "python3"
+# Minimal tracebacks: a failing hidden test must not print its own source lines into the
+# feedback (nbclient still adds --HistoryManager.hist_file=:memory: for IPython kernels).
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+
+# --- grading -------------------------------------------------------------------------------
+# A test cell a student deleted is put back (and graded) instead of keeping a stale grade.
+c.OverwriteCells.add_missing_cells = True
+
+# --- feedback ------------------------------------------------------------------------------
+# Hidden tests must not appear in the HTML returned to students.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
