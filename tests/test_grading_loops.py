@@ -1,21 +1,24 @@
 """Grading round trips for the loop notebooks: 05_loops_torch and 06_keras_distiller.
 
-For each assignment, one module-scoped fixture copies nbgrader_config.py and the solution into
-a temporary course directory, releases the student version, writes one submission per student
-(the reference solution, the untouched student version, and one per mistake of the catalogue
-below) and autogrades them all with ONE `nbgrader autograde` call (kdlib.grading.run_nbgrader). The tests read
-the gradebook and the autograded notebooks.
+For each assignment the module-scoped fixture copies nbgrader_config.py and the solution into a
+temporary course directory, releases the student version, writes one submission per student
+(the reference solution, the untouched student version, one per mistake of the catalogues
+below) and autogrades them all with ONE `nbgrader autograde` call per assignment; the two calls
+run side by side (each uses one kernel at a time). The tests read the gradebook and the
+autograded notebooks.
 
 A mistake is a set of exact text replacements applied to the reference solution's code (the
 shared helper of tests/test_grading.py). Each one must lose points on the test cell(s) meant to
-catch it, and that cell must say what is wrong. To keep the run short, the submissions leave out the
-ungraded comparison section at the end (it trains models for most of a minute).
+catch it, and that cell must say what is wrong. To keep the run short, the submissions leave out
+the ungraded comparison section at the end of each notebook (it trains models for most of a
+minute; tests/test_notebooks.py runs the full notebooks).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -118,10 +121,73 @@ MESSAGES_05 = {
 }
 
 
+# --- 06_keras_distiller -------------------------------------------------------------------
+
+TAPE = (
+    "        with tf.GradientTape() as tape:\n"
+    "            student_logits = self.student(x, training=True)\n"
+)
+APPLY = "        self.optimizer.apply(grads, variables)\n"
+LOSS_METRIC = "        self.loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])\n"
+
+MISTAKES_06: dict[str, Mistake] = {
+    "teacher_training_mode": Mistake(
+        "the teacher is called with training=True (its batch-norm statistics move)",
+        (("self.teacher(x, training=False)", "self.teacher(x, training=True)"),),
+        frozenset({"test_teacher_frozen"}),
+    ),
+    "all_variables": Mistake(
+        "gradients of self.trainable_variables, which hold the teacher's variables too",
+        (("variables = self.student.trainable_variables", "variables = self.trainable_variables"),),
+        frozenset({"test_teacher_frozen"}),
+    ),
+    "no_apply": Mistake(
+        "the gradients are computed but never applied",
+        ((APPLY, ""),),
+        frozenset({"test_train_step_runs", "test_one_step"}),
+    ),
+    "forward_outside_tape": Mistake(
+        "the student's forward pass runs outside the GradientTape: no gradients",
+        ((TAPE, "        student_logits = self.student(x, training=True)\n"
+                "        with tf.GradientTape() as tape:\n"),),
+        frozenset({"test_train_step_runs", "test_one_step"}),
+    ),
+    "alpha_keras_io": Mistake(
+        "alpha weighs the hard term (the keras.io example's convention)",
+        (("self.temperature, self.alpha)", "self.temperature, 1 - self.alpha)"),),
+        frozenset({"test_one_step"}),
+    ),
+    "loss_metric_not_updated": Mistake(
+        "the loss tracker is never updated, so fit logs a loss of 0",
+        ((LOSS_METRIC, ""),),
+        frozenset({"test_train_step_runs"}),
+    ),
+    "concept_answers_wrong": Mistake(
+        "keras.io's alpha taken at face value, and the built-in default read as 'drops T² only'",
+        (
+            ("OUR_ALPHA_FOR_KERAS_IO_0_1 = 0.9", "OUR_ALPHA_FOR_KERAS_IO_0_1 = 0.1"),
+            ('BUILTIN_DEFAULT_COMPUTES = "c"', 'BUILTIN_DEFAULT_COMPUTES = "b"'),
+        ),
+        frozenset({"test_alpha_answer", "test_builtin_answer"}),
+    ),
+}
+
+MESSAGES_06 = {
+    "teacher_training_mode": "self.teacher(x, training=False)",
+    "all_variables": "self.student.trainable_variables",
+    "no_apply": "self.optimizer.apply(grads, variables)",
+    "forward_outside_tape": "",  # Keras' own error: no gradients provided for any variable
+    "alpha_keras_io": "alpha weighs the soft term",
+    "loss_metric_not_updated": "self.loss_tracker.update_state(loss)",
+    "concept_answers_wrong": "",  # hidden tests: the feedback explains the right answer
+}
+
 ASSIGNMENTS = {
     # cut_from: the first cell of the ungraded comparison section (cut from the submissions)
     "05_loops_torch": SimpleNamespace(mistakes=MISTAKES_05, messages=MESSAGES_05,
                                       cut_from="compare-intro", points=10),
+    "06_keras_distiller": SimpleNamespace(mistakes=MISTAKES_06, messages=MESSAGES_06,
+                                          cut_from="compare-intro", points=8),
 }
 
 
@@ -142,7 +208,8 @@ def _cut(nb, first_id):
     return nb
 
 
-def _grade(tmp_path_factory, name):
+def _prepare(tmp_path_factory, name):
+    """A temporary course with the release recorded and one submission per student."""
     spec = ASSIGNMENTS[name]
     course = tmp_path_factory.mktemp(f"course-{name[:2]}")
     shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -159,24 +226,38 @@ def _grade(tmp_path_factory, name):
         folder = course / "submitted" / student / name
         folder.mkdir(parents=True)
         nbformat.write(_cut(nb, spec.cut_from), folder / f"{name}.ipynb")
+    return SimpleNamespace(dir=course, name=name, spec=spec, students=sorted(subs))
 
-    # autograde only (tests/test_grading.py covers feedback and export): one nbgrader call
+
+def _autograde(graded):
+    """One `nbgrader autograde` call for all students (no feedback: test_grading.py covers it)."""
     t0 = time.perf_counter()
     proc = grading.run_nbgrader(
-        ["autograde", name, "--force", f"--Execute.timeout={TIMEOUT}"], course, check=False
+        ["autograde", graded.name, "--force", f"--Execute.timeout={TIMEOUT}"],
+        graded.dir,
+        check=False,
     )
-    seconds = time.perf_counter() - t0
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    grades = grading.read_grades(course, name)
-    print(f"{name}: graded {len(subs)} submissions in {seconds:.0f} s")
-    for g in grades.values():
-        print(f"  {g.student:<36} {g.score:g}/{g.max_score:g}  lost: {g.lost or '-'}")
-    return SimpleNamespace(dir=course, name=name, spec=spec, grades=grades, students=sorted(subs))
+    graded.seconds = time.perf_counter() - t0
+    graded.returncode, graded.log = proc.returncode, proc.stdout + proc.stderr
+    return graded
 
 
 @pytest.fixture(scope="module")
-def graded_05(tmp_path_factory):
-    return _grade(tmp_path_factory, "05_loops_torch")
+def graded(tmp_path_factory):
+    """Both assignments graded; the two nbgrader runs (one kernel at a time each) overlap."""
+    courses = [_prepare(tmp_path_factory, name) for name in ASSIGNMENTS]
+    with ThreadPoolExecutor(max_workers=len(courses)) as pool:
+        list(pool.map(_autograde, courses))
+    out = {}
+    for g in courses:
+        assert g.returncode == 0, g.log[-3000:]
+        g.grades = grading.read_grades(g.dir, g.name)
+        print(f"\n{g.name}: autograded {len(g.students)} submissions in {g.seconds:.0f} s")
+        for grade in g.grades.values():
+            lost = ", ".join(f"{k} -{v:g}" for k, v in grade.lost.items()) or "-"
+            print(f"  {grade.student:<36} {grade.score:g}/{grade.max_score:g}  lost: {lost}")
+        out[g.name] = g
+    return out
 
 
 def _autograded_nb(graded, student):
@@ -228,22 +309,29 @@ def _check_mistake(graded, mistake_name):
         assert phrase in text, f"{cell_id} should say {phrase!r} for {mistake_name}, said {text!r}"
 
 
-# --- 05 ------------------------------------------------------------------------------------
+# --- the tests ----------------------------------------------------------------------------
 
 
-def test_05_reference_gets_full_marks(graded_05):
-    _check_reference(graded_05)
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_reference_gets_full_marks(graded, name):
+    _check_reference(graded[name])
 
 
-def test_05_untouched_gets_zero_without_crashing(graded_05):
-    _check_untouched(graded_05)
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_untouched_gets_zero_without_crashing(graded, name):
+    _check_untouched(graded[name])
 
 
-@pytest.mark.parametrize("mistake_name", sorted(MISTAKES_05))
-def test_05_mistake_is_caught(graded_05, mistake_name):
-    _check_mistake(graded_05, mistake_name)
+@pytest.mark.parametrize(
+    "name, mistake_name",
+    [(name, m) for name, spec in sorted(ASSIGNMENTS.items()) for m in sorted(spec.mistakes)],
+)
+def test_mistake_is_caught(graded, name, mistake_name):
+    _check_mistake(graded[name], mistake_name)
 
 
-def test_05_catalogue_is_large_enough():
-    assert len(MISTAKES_05) >= 4
-    assert set(MESSAGES_05) == set(MISTAKES_05)
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_catalogue_is_large_enough(name):
+    spec = ASSIGNMENTS[name]
+    assert len(spec.mistakes) >= 4
+    assert set(spec.messages) == set(spec.mistakes)
