@@ -15,49 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from kdlib.argtypes import non_negative_int, positive_float, positive_int, unit_float
 from kdlib.data import available_datasets, load_dataset
 
 _QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg"}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return n
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not x > 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return x
-
-
-def _unit_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0 <= x <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return x
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,12 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="teacher vs scratch vs distilled students, both frameworks")
     d.add_argument("--framework", choices=["torch", "tf", "both"], default="both")
     d.add_argument("--dataset", choices=available_datasets(), default="mnist1d")
-    d.add_argument("--seeds", type=_positive_int, default=2, help="number of seeds (0..N-1)")
-    d.add_argument("--temperature", type=_positive_float, default=4.0)
-    d.add_argument("--alpha", type=_unit_float, default=0.9, help="weight of the soft term")
-    d.add_argument("--pool-size", type=_non_negative_int, default=None,
+    d.add_argument("--seeds", type=positive_int, default=2, help="number of seeds (0..N-1)")
+    d.add_argument("--temperature", type=positive_float, default=4.0)
+    d.add_argument("--alpha", type=unit_float, default=0.9, help="weight of the soft term")
+    d.add_argument("--pool-size", type=non_negative_int, default=None,
                    help="unlabeled transfer-pool size (0 leaves the pool rows out)")
-    d.add_argument("--epochs-scale", type=_positive_float, default=1.0,
+    d.add_argument("--epochs-scale", type=positive_float, default=1.0,
                    help="multiply every epoch count (e.g. 0.1 for a smoke run)")
     d.add_argument("--json", type=Path, default=None, help="write machine-readable results here")
     d.add_argument("--figure", default="out/demo.png", help="where to save the plot ('' for none)")

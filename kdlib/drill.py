@@ -37,6 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from kdlib.argtypes import positive_int, seconds
+
 __all__ = [
     "DEFAULT_BANK",
     "LANGS",
@@ -840,26 +842,6 @@ def _summary(io: _IO, m: dict[str, str], r: SessionResult, timed: float | None) 
 # --- command line --------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}") from None
-    if not (x > 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return x
-
-
 def _difficulties(text: str) -> list[int]:
     """``2``, ``1,3`` or ``1-2``."""
     out: list[int] = []
@@ -885,14 +867,14 @@ def build_parser() -> argparse.ArgumentParser:
                "Ctrl-D or Ctrl-C stops with the score so far.",
     )
     p.add_argument("--lang", choices=LANGS, default="en", help="language (default en)")
-    p.add_argument("--count", "-n", type=_positive_int, default=5,
+    p.add_argument("--count", "-n", type=positive_int, default=5,
                    help="number of questions (default 5)")
     p.add_argument("--topic", "-t", action="append", default=None, metavar="TOPIC",
                    help="only these topics (repeatable or comma-separated; see --list-topics)")
     p.add_argument("--difficulty", "-d", type=_difficulties, default=None, metavar="D",
                    help="only these difficulties: 1, 2, 3, e.g. 2 or 1,3 or 1-2")
     p.add_argument("--seed", type=int, default=None, help="seed for a reproducible selection")
-    p.add_argument("--timed", type=_positive_float, default=None, metavar="SECONDS",
+    p.add_argument("--timed", type=seconds, default=None, metavar="SECONDS",
                    help="time limit per question; answers over it are reported")
     p.add_argument("--mode", choices=("auto", "open"), default="auto",
                    help="auto: check multiple-choice/numeric variants (default); "
