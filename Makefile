@@ -50,6 +50,8 @@ grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_
 benchmark: setup
 	$(BIN)/python benchmarks/kd_gain.py
 	$(BIN)/python benchmarks/teacher_cache.py
+	$(BIN)/python benchmarks/transfer_pool.py
+	$(BIN)/python benchmarks/import_time.py
 
 clean:
 	rm -rf .cache .pytest_cache out
