@@ -1,4 +1,4 @@
-"""Grading round trips for 07_compression and 10_deploy (same machinery as test_grading_loops).
+"""Grading round trips for 07-10, the advanced notebooks (same machinery as test_grading_loops).
 
 Each submission is the reference solution with one typical mistake patched in; the ungraded
 experiment at the end of each notebook is cut (tests/test_notebooks.py runs it in full).
@@ -87,7 +87,39 @@ MESSAGES_10 = {
     "check_in_train_mode": "eval mode",
 }
 
+MISTAKES_08: dict[str, Mistake] = {
+    "agreement_with_labels": Mistake(
+        "agreement computed against the labels instead of the teacher",
+        (('"agreement": float(agreement(student_logits, teacher_logits)),',
+          '"agreement": float(accuracy(student_logits, labels)),'),),
+        frozenset({"test_evaluate_hand", "test_evaluate_reference"}),
+    ),
+    "confusion_transposed": Mistake(
+        "confusion matrix with rows and columns swapped",
+        (("counts.reshape(num_classes, num_classes)", "counts.reshape(num_classes, num_classes).T"),),
+        frozenset({"test_confusion_hand", "test_confusion_reference"}),
+    ),
+}
+MESSAGES_08 = {"agreement_with_labels": "", "confusion_transposed": ""}
+
+MISTAKES_09: dict[str, Mistake] = {
+    "hint_sum": Mistake(
+        "hint loss summed instead of averaged",
+        (("F.mse_loss(projected, teacher_feat.detach())",
+          "F.mse_loss(projected, teacher_feat.detach(), reduction='sum')"),),
+        frozenset({"test_hint_values"}),
+    ),
+    "bias_no_shift": Mistake(
+        "the bias shift is always 0",
+        (("return float(max(margins[k - 1], 0.0) + 1e-6)", "return 0.0"),),
+        frozenset({"test_bias_hand", "test_bias_random"}),
+    ),
+}
+MESSAGES_09 = {"hint_sum": "", "bias_no_shift": ""}
+
 ASSIGNMENTS = {
+    "08_evaluate": SimpleNamespace(mistakes=MISTAKES_08, messages=MESSAGES_08, cut_from="eval-md", points=6),
+    "09_beyond_logits": SimpleNamespace(mistakes=MISTAKES_09, messages=MESSAGES_09, cut_from="dark-run-md", points=7),
     "07_compression": SimpleNamespace(mistakes=MISTAKES_07, messages=MESSAGES_07, cut_from="run-intro", points=5),
     "10_deploy": SimpleNamespace(mistakes=MISTAKES_10, messages=MESSAGES_10, cut_from="export-student", points=5),
 }
