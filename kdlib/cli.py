@@ -2,7 +2,7 @@
 
     kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
     kd data                      list the embedded data sets
-    kd grade ASSIGNMENT [...]    autograde collected submissions (see kdlib.grading)
+    kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.safegrade)
     kd drill [...]               interview drill from the question bank (see kdlib.drill)
 """
 
@@ -120,9 +120,11 @@ def cmd_data(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["grade"]:
-        from kdlib import grading
+        # Sandboxed, parallel grading (kdlib.safegrade); plain nbgrader grading without the
+        # sandbox stays available as `python -m kdlib.grading grade`.
+        from kdlib import safegrade
 
-        return grading.cli(argv[1:])
+        return safegrade.cli(argv[1:])
     if argv[:1] == ["drill"]:
         from kdlib import drill
 
