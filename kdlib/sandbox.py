@@ -180,11 +180,12 @@ def bwrap_command(
         "--hostname", "sandbox",
         *_system_args(),
     ]
-    for path in read_only_paths(extra_ro):
-        args += ["--ro-bind", str(path), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for folder in ("/tmp", WORKDIR, "/dev/shm"):  # the only writable places, each size-limited
         args += ["--size", str(limits.tmp_mb * mb), "--tmpfs", folder]
+    # After the tmpfs mounts, so that a venv or checkout living under /tmp (as in CI) stays visible.
+    for path in read_only_paths(extra_ro):
+        args += ["--ro-bind", str(path), str(path)]
     if inbox is not None:
         args += ["--ro-bind", str(inbox), INBOX]
     mpl = os.environ.get("MPLCONFIGDIR")
