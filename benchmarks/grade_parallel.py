@@ -2,16 +2,18 @@
 
     python benchmarks/grade_parallel.py [--n 30] [--jobs 2] [--keep DIR]
 
-Builds two identical courses in a temporary folder with N submissions of 03_loss_torch (the
+Builds three identical courses in a temporary folder with N submissions of 03_loss_torch (the
 reference solution and a few wrong variants, in turn), then times
 
   (a) plain `nbgrader autograde 03_loss_torch --force`: one process, students one after another,
-      no sandbox (and, reported separately, `nbgrader generate_feedback` after it);
-  (b) kdlib.safegrade.grade(..., jobs=N): every kernel in bubblewrap, feedback HTML and the
-      grades CSV included;
+      no sandbox; then `nbgrader generate_feedback`, timed separately;
+  (b) kdlib.safegrade.grade(..., jobs=N, feedback=False): every kernel in bubblewrap, grades and
+      CSV — the same work as (a);
+  (c) kdlib.safegrade.grade(..., jobs=N): the same plus the feedback HTML (what `kd grade` does),
+      against (a) + generate_feedback;
 
-checks that both give every student the same grade on every test cell, and prints the times and
-the speed-up. Target (issue 6): at least 1.7x with --jobs 2 on 2 cores, same grades.
+checks that all give every student the same grade on every test cell, and prints the times and
+the speed-ups. Target (issue 6): at least 1.7x with --jobs 2 on 2 cores, same grades.
 """
 
 from __future__ import annotations
@@ -103,10 +105,11 @@ def main() -> int:
     a = p.parse_args()
 
     base = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kd-bench-"))
-    plain, safe = base / "plain", base / "safe"
+    plain, bare, safe = base / "plain", base / "bare", base / "safe"
     try:
-        print(f"building two courses with {a.n} submissions of {NAME} in {base} ...")
+        print(f"building three courses with {a.n} submissions of {NAME} in {base} ...")
         make_course(plain, a.n)
+        shutil.copytree(plain, bare)
         shutil.copytree(plain, safe)
 
         print("(a) plain nbgrader autograde, sequential ...", flush=True)
@@ -114,7 +117,12 @@ def main() -> int:
         t_feedback = nbgrader(["generate_feedback", NAME, "--force"], plain)
         print(f"    {t_plain:.1f} s  (+ generate_feedback {t_feedback:.1f} s)")
 
-        print(f"(b) kdlib.safegrade.grade(jobs={a.jobs}), sandboxed, with feedback and CSV ...", flush=True)
+        print(f"(b) kdlib.safegrade.grade(jobs={a.jobs}, feedback=False), sandboxed, with CSV ...", flush=True)
+        t0 = time.perf_counter()
+        bare_report = safegrade.grade(bare, NAME, jobs=a.jobs, record=False, feedback=False, progress=True)
+        t_bare = time.perf_counter() - t0
+        print(f"    {t_bare:.1f} s")
+        print(f"(c) kdlib.safegrade.grade(jobs={a.jobs}), sandboxed, with feedback and CSV ...", flush=True)
         t0 = time.perf_counter()
         report = safegrade.grade(safe, NAME, jobs=a.jobs, record=False, progress=True)
         t_safe = time.perf_counter() - t0
@@ -122,18 +130,23 @@ def main() -> int:
 
         ref = grading.read_grades(plain, NAME)
         diff = {
-            s: (r.cells, ref[s].cells) for s, r in report.results.items() if r.cells != ref[s].cells
+            s: (r.cells, ref[s].cells)
+            for rep in (bare_report, report)
+            for s, r in rep.results.items()
+            if r.cells != ref[s].cells
         }
-        problems = {s: r.describe() for s, r in report.results.items() if r.status != "ok"}
+        problems = {s: r.describe() for rep in (bare_report, report) for s, r in rep.results.items() if r.reasons}
         print()
         print(f"submissions                     {a.n} ({', '.join(VARIANTS)} in turn)")
         print(f"cores                           {os.cpu_count()}")
         print(f"plain nbgrader autograde        {t_plain:7.1f} s   {t_plain / a.n:5.2f} s/student")
         print(f"  + generate_feedback           {t_plain + t_feedback:7.1f} s")
+        print(f"kd grade --jobs {a.jobs} --no-feedback   {t_bare:7.1f} s   {t_bare / a.n:5.2f} s/student"
+              " (sandbox, CSV)")
         print(f"kd grade --jobs {a.jobs:<2}              {t_safe:7.1f} s   {t_safe / a.n:5.2f} s/student"
               " (sandbox, feedback, CSV)")
-        print(f"speed-up vs autograde           {t_plain / t_safe:7.2f}x  (target >= 1.7x)")
-        print(f"speed-up vs autograde+feedback  {(t_plain + t_feedback) / t_safe:7.2f}x")
+        print(f"speed-up, grading only          {t_plain / t_bare:7.2f}x  (target >= 1.7x)")
+        print(f"speed-up, grading + feedback    {(t_plain + t_feedback) / t_safe:7.2f}x")
         print(f"same grades on every cell       {'yes' if not diff else f'NO: {len(diff)} differ'}")
         if diff:
             for s, (ours, theirs) in list(diff.items())[:5]:

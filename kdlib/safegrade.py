@@ -905,6 +905,7 @@ class _Job:
     timeout: float
     cell_timeout: int | None
     max_output_bytes: int
+    feedback: bool = True
 
 
 @dataclass
@@ -1132,13 +1133,13 @@ def _grade_one(job: _Job) -> _Outcome:
                 res.grades = _grades_from(db, job.assignment, job.student)
             return res
 
-        feedback = CourseDirectory(config=cfg, log=log)
-        converter = GenerateFeedback(coursedir=feedback, config=cfg, log=log)
-        converter.force = True
-        try:
-            converter.start()
-        except Exception as err:
-            log.error("feedback failed: %s", err)
+        if job.feedback:
+            converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg, log=log), config=cfg, log=log)
+            converter.force = True
+            try:
+                converter.start()
+            except Exception as err:
+                log.error("feedback failed: %s", err)
         res.grades = _grades_from(db, job.assignment, job.student)
         res.autograded = str(course / lay.autograded / job.student / job.assignment)
         fb = course / lay.feedback / job.student / job.assignment
@@ -1362,6 +1363,7 @@ def grade(
     cell_timeout: int | None = None,
     csv_path: str | os.PathLike | None = None,
     record: bool = True,
+    feedback: bool = True,
     progress: bool = True,
     log=None,
 ) -> Report:
@@ -1372,8 +1374,8 @@ def grade(
     process, ``max_output_bytes`` the output kept per notebook, ``cell_timeout`` overrides the
     course's per-cell limit (``Execute.timeout``). The gradebook is backed up first; with
     ``record`` the assignment's cells are recorded in it from ``solutions/`` (as
-    ``generate_assignment`` does). Writes ``autograded/``, ``feedback/``, the gradebook and
-    ``out/grades/<assignment>.csv`` (default ``csv_path``). Raises :class:`GradingError` or
+    ``generate_assignment`` does). Writes ``autograded/``, ``feedback/`` (unless ``feedback`` is
+    False), the gradebook and ``out/grades/<assignment>.csv`` (default ``csv_path``). Raises :class:`GradingError` or
     :class:`SandboxError` (bubblewrap missing or not working) before anything is changed.
     """
     say = log or (lambda message: None)
@@ -1421,7 +1423,7 @@ def grade(
         _sqlite_copy(lay.db, template)
         todo = [
             _Job(str(course), assignment, s, str(scratch / f"{i:04d}"), str(template), lay, limits,
-                 float(timeout), cell_timeout, int(max_output_bytes))
+                 float(timeout), cell_timeout, int(max_output_bytes), feedback)
             for i, s in enumerate(chosen)
         ]
         def on_done(job: _Job, out: _Outcome) -> None:
@@ -1432,7 +1434,8 @@ def grade(
                     warnings.simplefilter("ignore")  # SQLAlchemy notes from nbgrader's own API
                     _merge(gb, assignment, job.student, out.grades)
                 _replace_dir(out.autograded, course / lay.autograded / job.student / assignment)
-                _replace_dir(out.feedback, course / lay.feedback / job.student / assignment)
+                if feedback:  # without new feedback the old one is left alone, as nbgrader does
+                    _replace_dir(out.feedback, course / lay.feedback / job.student / assignment)
             saved = _save_log(out, logs / f"{job.student}.log")
             out.log = str(saved) if saved else None
             outcomes[job.student] = out
@@ -1480,6 +1483,7 @@ def cli(argv: list[str]) -> int:
                         help="output kept per notebook, MB")
     parser.add_argument("--csv", default=None, help="grades CSV (default out/grades/ASSIGNMENT.csv)")
     parser.add_argument("--no-record", action="store_true", help="the gradebook already knows the assignment")
+    parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     students = [*(args.students or []), *(args.student or [])] or None
@@ -1487,7 +1491,7 @@ def cli(argv: list[str]) -> int:
         report = grade(
             args.course_dir, args.assignment, students, args.jobs, args.timeout, args.memory_mb,
             int(args.max_output_mb * 1e6), cell_timeout=args.cell_timeout, csv_path=args.csv,
-            record=not args.no_record, progress=not args.no_progress, log=print,
+            record=not args.no_record, feedback=not args.no_feedback, progress=not args.no_progress, log=print,
         )
     except (GradingError, SandboxError) as err:
         print(f"kd grade: {err}", file=sys.stderr)

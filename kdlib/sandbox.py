@@ -83,7 +83,7 @@ class Limits:
     memory_mb: int = 6144
     #: largest file a process may write (RLIMIT_FSIZE), MiB
     file_mb: int = 256
-    #: size of each in-memory writable folder (/tmp and the working directory), MiB
+    #: size of each in-memory writable folder (/tmp, /dev/shm, the working directory), MiB
     tmp_mb: int = 512
     #: OMP/MKL/OpenBLAS threads per kernel (1 when several kernels share the cores)
     threads: int = 1
