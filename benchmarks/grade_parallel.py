@@ -1,6 +1,6 @@
 """Sandboxed parallel grading (kd grade --jobs 2) against plain sequential nbgrader.
 
-    python benchmarks/grade_parallel.py [--n 30] [--jobs 2] [--keep DIR]
+    python benchmarks/grade_parallel.py [--n 30] [--jobs 2] [--repeat 3] [--keep DIR]
 
 Builds three identical courses in a temporary folder with N submissions of 03_loss_torch (the
 reference solution and a few wrong variants, in turn), then times
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,66 +98,94 @@ def nbgrader(args: list[str], course: Path) -> float:
     return time.perf_counter() - t0
 
 
+def busy_seconds() -> float | None:
+    """CPU seconds all processes on this machine have used so far (Linux /proc/stat), or None."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+
+
+def timed(fn) -> tuple[float, float | None]:
+    """(wall seconds, machine CPU seconds) of fn()."""
+    b0, t0 = busy_seconds(), time.perf_counter()
+    fn()
+    t, b1 = time.perf_counter() - t0, busy_seconds()
+    return t, (None if b0 is None or b1 is None else b1 - b0)
+
+
+def one_round(base: Path, n: int, jobs: int) -> dict:
+    """Grade the same N submissions three ways; times, CPU seconds and any grade differences."""
+    plain, bare, safe = base / "plain", base / "bare", base / "safe"
+    make_course(plain, n)
+    shutil.copytree(plain, bare)
+    shutil.copytree(plain, safe)
+    r: dict = {}
+    print("(a) plain nbgrader autograde, sequential ...", flush=True)
+    r["plain"], r["plain_cpu"] = timed(lambda: nbgrader(["autograde", NAME, "--force"], plain))
+    r["feedback"], _ = timed(lambda: nbgrader(["generate_feedback", NAME, "--force"], plain))
+    print(f"    {r['plain']:.1f} s  (+ generate_feedback {r['feedback']:.1f} s)")
+    reports = []
+    for key, course, feedback in (("bare", bare, False), ("safe", safe, True)):
+        step = "b" if key == "bare" else "c"
+        print(f"({step}) kdlib.safegrade.grade(jobs={jobs}, feedback={feedback}), sandboxed ...", flush=True)
+        r[key], r[key + "_cpu"] = timed(lambda c=course, f=feedback: reports.append(
+            safegrade.grade(c, NAME, jobs=jobs, record=False, feedback=f, progress=True)))
+        print(f"    {r[key]:.1f} s")
+    ref = grading.read_grades(plain, NAME)
+    r["diff"] = {
+        s: (x.cells, ref[s].cells) for rep in reports for s, x in rep.results.items() if x.cells != ref[s].cells
+    }
+    r["problems"] = {s: x.describe() for rep in reports for s, x in rep.results.items() if x.reasons}
+    return r
+
+
+def spread(values: list[float]) -> str:
+    m = statistics.fmean(values)
+    return f"{m:.2f}x ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{m:.2f}x"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=30, help="number of submissions")
     p.add_argument("--jobs", type=int, default=2, help="kd grade workers")
+    p.add_argument("--repeat", type=int, default=1, help="rounds (fresh courses each); prints mean ± sd")
     p.add_argument("--keep", default=None, help="build the courses in this folder and keep them")
     a = p.parse_args()
 
     base = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kd-bench-"))
-    plain, bare, safe = base / "plain", base / "bare", base / "safe"
+    rounds = []
     try:
-        print(f"building three courses with {a.n} submissions of {NAME} in {base} ...")
-        make_course(plain, a.n)
-        shutil.copytree(plain, bare)
-        shutil.copytree(plain, safe)
-
-        print("(a) plain nbgrader autograde, sequential ...", flush=True)
-        t_plain = nbgrader(["autograde", NAME, "--force"], plain)
-        t_feedback = nbgrader(["generate_feedback", NAME, "--force"], plain)
-        print(f"    {t_plain:.1f} s  (+ generate_feedback {t_feedback:.1f} s)")
-
-        print(f"(b) kdlib.safegrade.grade(jobs={a.jobs}, feedback=False), sandboxed, with CSV ...", flush=True)
-        t0 = time.perf_counter()
-        bare_report = safegrade.grade(bare, NAME, jobs=a.jobs, record=False, feedback=False, progress=True)
-        t_bare = time.perf_counter() - t0
-        print(f"    {t_bare:.1f} s")
-        print(f"(c) kdlib.safegrade.grade(jobs={a.jobs}), sandboxed, with feedback and CSV ...", flush=True)
-        t0 = time.perf_counter()
-        report = safegrade.grade(safe, NAME, jobs=a.jobs, record=False, progress=True)
-        t_safe = time.perf_counter() - t0
-        print(f"    {t_safe:.1f} s")
-
-        ref = grading.read_grades(plain, NAME)
-        diff = {
-            s: (r.cells, ref[s].cells)
-            for rep in (bare_report, report)
-            for s, r in rep.results.items()
-            if r.cells != ref[s].cells
-        }
-        problems = {s: r.describe() for rep in (bare_report, report) for s, r in rep.results.items() if r.reasons}
-        print()
-        print(f"submissions                     {a.n} ({', '.join(VARIANTS)} in turn)")
-        print(f"cores                           {os.cpu_count()}")
-        print(f"plain nbgrader autograde        {t_plain:7.1f} s   {t_plain / a.n:5.2f} s/student")
-        print(f"  + generate_feedback           {t_plain + t_feedback:7.1f} s")
-        print(f"kd grade --jobs {a.jobs} --no-feedback   {t_bare:7.1f} s   {t_bare / a.n:5.2f} s/student"
-              " (sandbox, CSV)")
-        print(f"kd grade --jobs {a.jobs:<2}              {t_safe:7.1f} s   {t_safe / a.n:5.2f} s/student"
-              " (sandbox, feedback, CSV)")
-        print(f"speed-up, grading only          {t_plain / t_bare:7.2f}x  (target >= 1.7x)")
-        print(f"speed-up, grading + feedback    {(t_plain + t_feedback) / t_safe:7.2f}x")
-        print(f"same grades on every cell       {'yes' if not diff else f'NO: {len(diff)} differ'}")
-        if diff:
-            for s, (ours, theirs) in list(diff.items())[:5]:
-                print(f"  {s}: kd grade {ours} vs nbgrader {theirs}")
-        if problems:
-            print(f"reported problems               {problems}")
-        return 0 if not diff and not problems else 1
+        for k in range(a.repeat):
+            print(f"round {k + 1}/{a.repeat}: three courses with {a.n} submissions of {NAME} in {base / str(k)}")
+            rounds.append(one_round(base / str(k), a.n, a.jobs))
     finally:
         if not a.keep:
             shutil.rmtree(base, ignore_errors=True)
+
+    def cpu(r, key):
+        return "" if r[key + "_cpu"] is None else f", machine CPU {r[key + '_cpu']:.0f} s"
+
+    print()
+    print(f"submissions {a.n} ({', '.join(VARIANTS)} in turn), {os.cpu_count()} cores, --jobs {a.jobs}")
+    for k, r in enumerate(rounds, 1):
+        print(f"round {k}: nbgrader autograde {r['plain']:.1f} s{cpu(r, 'plain')} (+ feedback {r['feedback']:.1f} s); "
+              f"kd grade --no-feedback {r['bare']:.1f} s{cpu(r, 'bare')}; kd grade {r['safe']:.1f} s")
+    grading_only = [r["plain"] / r["bare"] for r in rounds]
+    with_feedback = [(r["plain"] + r["feedback"]) / r["safe"] for r in rounds]
+    print(f"speed-up, grading only          {spread(grading_only)}  per round: "
+          f"{', '.join(f'{x:.2f}' for x in grading_only)}  (target >= 1.7x)")
+    print(f"speed-up, grading + feedback    {spread(with_feedback)}  per round: "
+          f"{', '.join(f'{x:.2f}' for x in with_feedback)}")
+    diff = {s: d for r in rounds for s, d in r["diff"].items()}
+    problems = {s: d for r in rounds for s, d in r["problems"].items()}
+    print(f"same grades on every cell       {'yes' if not diff else f'NO: {len(diff)} differ'}")
+    for s, (ours, theirs) in list(diff.items())[:5]:
+        print(f"  {s}: kd grade {ours} vs nbgrader {theirs}")
+    if problems:
+        print(f"reported problems               {problems}")
+    return 0 if not diff and not problems else 1
 
 
 if __name__ == "__main__":
