@@ -36,6 +36,7 @@ import concurrent.futures as cf
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -72,6 +73,8 @@ __all__ = [
 DEFAULT_TIMEOUT = 600
 #: total output a notebook may produce while graded, bytes (the rest is dropped)
 DEFAULT_MAX_OUTPUT_BYTES = 10_000_000
+#: smallest memory limit accepted: Python, ipykernel and PyTorch need about 1 GiB of address space
+MIN_MEMORY_MB = 1024
 #: a submitted notebook larger than this is not read at all
 MAX_NOTEBOOK_BYTES = 50_000_000
 #: total size of one student's submitted files
@@ -1351,6 +1354,39 @@ def _run_pool(jobs: list[_Job], workers: int, on_done, progress: bool) -> None:
         bar.close()
 
 
+def _check_settings(jobs, timeout, memory_mb, max_output_bytes, cell_timeout, name=lambda arg: arg) -> None:
+    """GradingError naming the argument (``name(arg)``, e.g. the CLI option) unless every value is usable."""
+
+    def whole(value) -> bool:
+        return isinstance(value, (int, np_integer())) and not isinstance(value, bool)
+
+    def number(value) -> bool:
+        return whole(value) or (isinstance(value, float) and math.isfinite(value))
+
+    problems = []
+    if jobs is not None and not (whole(jobs) and jobs >= 1):
+        problems.append(f"{name('jobs')} must be a whole number >= 1 (parallel workers), got {jobs!r}")
+    if not (number(timeout) and timeout > 0):
+        problems.append(f"{name('timeout')} must be a positive number of seconds per submission, got {timeout!r}")
+    if not (whole(memory_mb) and memory_mb >= MIN_MEMORY_MB):
+        problems.append(
+            f"{name('memory_mb')} must be a whole number of MiB >= {MIN_MEMORY_MB} (a kernel with PyTorch needs "
+            f"about 1 GiB, with TensorFlow about 4 GiB), got {memory_mb!r}"
+        )
+    if not (number(max_output_bytes) and max_output_bytes >= 1000):
+        problems.append(f"{name('max_output_bytes')} must be at least 1000 bytes (1 kB), got {max_output_bytes!r}")
+    if cell_timeout is not None and not (whole(cell_timeout) and cell_timeout >= 1):
+        problems.append(f"{name('cell_timeout')} must be a whole number of seconds >= 1, got {cell_timeout!r}")
+    if problems:
+        raise GradingError("; ".join(problems))
+
+
+def np_integer() -> type:
+    """numpy.integer when NumPy is loaded (so a NumPy int counts as whole), else int."""
+    numpy = sys.modules.get("numpy")
+    return numpy.integer if numpy is not None else int
+
+
 def grade(
     course_dir: str | os.PathLike | None,
     assignment: str,
@@ -1380,6 +1416,7 @@ def grade(
     """
     say = log or (lambda message: None)
     t0 = time.perf_counter()
+    _check_settings(jobs, timeout, memory_mb, max_output_bytes, cell_timeout)
     course = _course(course_dir)
     lay = _Layout.load(course)
     valid = sorted(p.name for p in (course / lay.source).glob("*") if (p / f"{p.name}.ipynb").is_file())
@@ -1487,6 +1524,15 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     students = [*(args.students or []), *(args.student or [])] or None
+    options = {"jobs": "--jobs", "timeout": "--timeout", "memory_mb": "--memory-mb",
+               "max_output_bytes": "--max-output-mb", "cell_timeout": "--cell-timeout"}
+    if not (math.isfinite(args.max_output_mb) and args.max_output_mb >= 0.001):
+        parser.error(f"--max-output-mb must be at least 0.001 (1 kB), got {args.max_output_mb:g}")
+    try:
+        _check_settings(args.jobs, args.timeout, args.memory_mb, args.max_output_mb * 1e6, args.cell_timeout,
+                        name=options.get)
+    except GradingError as err:
+        parser.error(str(err))
     try:
         report = grade(
             args.course_dir, args.assignment, students, args.jobs, args.timeout, args.memory_mb,

@@ -310,3 +310,30 @@ def test_unknown_assignment_lists_valid_names(tmp_path, capsys):
     assert safegrade.cli(["99_nope", "--course-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "unknown assignment '99_nope'" in err and TORCH in err
+
+
+@pytest.mark.parametrize(
+    "option, value, says",
+    [
+        ("--jobs", "0", "--jobs must be a whole number >= 1"),
+        ("--timeout", "-5", "--timeout must be a positive number of seconds"),
+        ("--timeout", "nan", "--timeout must be a positive number of seconds"),
+        ("--memory-mb", "10", "--memory-mb must be a whole number of MiB >= 1024"),
+        ("--max-output-mb", "0", "--max-output-mb must be at least 0.001"),
+        ("--cell-timeout", "0", "--cell-timeout must be a whole number of seconds >= 1"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_runs(tmp_path, capsys, option, value, says):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "solutions" / TORCH, tmp_path / "solutions" / TORCH)
+    (tmp_path / "submitted" / "someone" / TORCH).mkdir(parents=True)
+    with pytest.raises(SystemExit) as exit_:
+        safegrade.cli([TORCH, "--course-dir", str(tmp_path), option, value])
+    assert exit_.value.code == 2
+    assert says in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbgrader_config.py", "solutions", "submitted"]
+
+
+def test_bad_settings_name_the_argument_in_the_api(tmp_path):
+    with pytest.raises(safegrade.GradingError, match=r"jobs must be .* got 0; memory_mb must be .* got 100"):
+        safegrade.grade(tmp_path, TORCH, jobs=0, memory_mb=100)
