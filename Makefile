@@ -45,6 +45,7 @@ release: setup  ## regenerate the student notebooks/ from solutions/
 	$(BIN)/python -m kdlib.grading release $(ASSIGNMENTS)
 
 grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_torch
+	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=03_loss_torch (one of: $$(ls solutions | paste -sd' ' -))" >&2; exit 2; }
 	$(BIN)/kd grade $(ASSIGNMENT) $(GRADE_ARGS)
 
 benchmark: setup
@@ -52,6 +53,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/teacher_cache.py
 	$(BIN)/python benchmarks/transfer_pool.py
 	$(BIN)/python benchmarks/import_time.py
+	$(BIN)/python benchmarks/grade_parallel.py
 
 clean:
 	rm -rf .cache .pytest_cache out
