@@ -38,6 +38,7 @@ import json
 import logging
 import math
 import multiprocessing
+import numbers
 import os
 import re
 import secrets
@@ -1357,11 +1358,11 @@ def _run_pool(jobs: list[_Job], workers: int, on_done, progress: bool) -> None:
 def _check_settings(jobs, timeout, memory_mb, max_output_bytes, cell_timeout, name=lambda arg: arg) -> None:
     """GradingError naming the argument (``name(arg)``, e.g. the CLI option) unless every value is usable."""
 
-    def whole(value) -> bool:
-        return isinstance(value, (int, np_integer())) and not isinstance(value, bool)
+    def whole(value) -> bool:  # numbers.Integral covers NumPy integers too
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
     def number(value) -> bool:
-        return whole(value) or (isinstance(value, float) and math.isfinite(value))
+        return whole(value) or (isinstance(value, numbers.Real) and math.isfinite(value))
 
     problems = []
     if jobs is not None and not (whole(jobs) and jobs >= 1):
@@ -1379,12 +1380,6 @@ def _check_settings(jobs, timeout, memory_mb, max_output_bytes, cell_timeout, na
         problems.append(f"{name('cell_timeout')} must be a whole number of seconds >= 1, got {cell_timeout!r}")
     if problems:
         raise GradingError("; ".join(problems))
-
-
-def np_integer() -> type:
-    """numpy.integer when NumPy is loaded (so a NumPy int counts as whole), else int."""
-    numpy = sys.modules.get("numpy")
-    return numpy.integer if numpy is not None else int
 
 
 def grade(
