@@ -3,7 +3,9 @@
 The course directory is the folder holding this file, so a copy of it (with solutions/) in
 another folder is a self-contained course: tests/test_grading.py relies on that.
 
-    solutions/NN_slug/NN_slug.ipynb   source (### BEGIN SOLUTION, hidden tests)
+    solutions/NN_slug/NN_slug.ipynb   source (### BEGIN SOLUTION; visible tests only)
+    solutions/NN_slug/judge.py        hidden checks, judged outside the student's kernel
+    solutions/NN_slug/probe.py        (optional) observations the judge asks the kernel to make
     notebooks/NN_slug/NN_slug.ipynb   student version, made by `make release`
     submitted/<student>/NN_slug/      collected work;  autograded/, feedback/, gradebook.db
 """
@@ -20,6 +22,9 @@ c.CourseDirectory.course_id = "kd-course"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+# The judge (hidden checks) and the probe scenarios stay with the instructor: never released,
+# never copied into a student's folder.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "judge.py", "probe.py"]
 
 # The exchange (nbgrader release_assignment / fetch / submit / collect) defaults to a system
 # path that is not writable; keep it inside the course. It must exist before nbgrader uses it.
@@ -36,6 +41,25 @@ c.Execute.kernel_name = "python3"
 c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
 
 # --- grading -------------------------------------------------------------------------------
+# Hidden checks run outside the student's kernel: before Execute each test cell is replaced by
+# a probe (kdlib.grading.host.probes.PlanProbes), after it the judge decides (JudgeCells).
+# `kd grade` composes the same stages with a sandboxed Execute; this list makes a plain
+# `nbgrader autograde` (trusted students, no sandbox, answer key visible) judge the same way.
+from kdlib.grading.host.probes import JudgeCells, PlanProbes  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+c.Autograde.autograde_preprocessors = [
+    PlanProbes, Execute, JudgeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
 # A test cell a student deleted is put back (and graded) instead of keeping a stale grade.
 c.OverwriteCells.add_missing_cells = True
 

@@ -120,11 +120,9 @@ def cmd_data(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["grade"]:
-        # Sandboxed, parallel grading (kdlib.safegrade); plain nbgrader grading without the
-        # sandbox stays available as `python -m kdlib.grading grade`.
-        from kdlib import safegrade
+        from kdlib.grading.cli import grade_cli
 
-        return safegrade.cli(argv[1:])
+        return grade_cli(argv[1:])
     if argv[:1] == ["drill"]:
         from kdlib import drill
 

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from kdlib import grading
+from kdlib.grading import Course, GradingError, generate, generate_all
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = grading.assignments(ROOT)
+ASSIGNMENTS = Course.load(ROOT).assignments()
 #: per-cell limit when running a solution notebook (the same as nbgrader_config.py)
 CELL_TIMEOUT = 120
 #: nbgrader metadata keys that must match between a fresh release and notebooks/
@@ -103,8 +103,8 @@ def fresh_release(tmp_path_factory):
     then each test generates its own assignment, so one broken notebook does not fail all)."""
     tmp = tmp_path_factory.mktemp("release")
     try:
-        return grading.generate_all(tmp / "out", ROOT, db_url=f"sqlite:///{tmp / 'gradebook.db'}")
-    except grading.GradingError:
+        return generate_all(tmp / "out", ROOT, db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+    except GradingError:
         return None
 
 
@@ -117,7 +117,7 @@ def test_student_version_is_current(name, fresh_release, tmp_path):
         fresh_dir = fresh_release[name]
     else:
         db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-        fresh_dir = grading.generate(name, tmp_path / "release", ROOT, db_url=db_url)
+        fresh_dir = generate(name, tmp_path / "release", ROOT, db_url=db_url)
     fresh = _cells(nbformat.read(fresh_dir / f"{name}.ipynb", as_version=4))
     committed = _cells(nbformat.read(student, as_version=4))
     for i, (a, b) in enumerate(zip(fresh, committed, strict=False)):

@@ -14,7 +14,7 @@
 - limits per process: address space (memory), file size, no core dumps;
 - an environment built from scratch (the instructor's variables, tokens included, stay out).
 
-kdlib.safegrade uses it; it does not depend on nbgrader.
+kdlib.grading.host.worker uses it; it does not depend on nbgrader.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ INSTALL_HINT = "sudo apt-get install bubblewrap   (Debian/Ubuntu; `apt-get insta
 WORKDIR = "/submission"
 #: where the student's files (read-only) and the host's matplotlib cache appear in the sandbox
 INBOX, MPL_CACHE = "/kd/in", "/kd/mpl"
+#: where the judge's requests for the probes appear in the sandbox (read-only)
+PROBE_DIR = "/kd/probe"
 #: user and group ids inside the sandbox ("nobody")
 SANDBOX_UID = 65534
 #: environment variables passed from the grading process to the kernel, if set
@@ -103,7 +105,7 @@ def find_bwrap() -> str:
 
 
 def _kdlib_dir() -> Path:
-    return Path(__file__).resolve().parent
+    return Path(__file__).resolve().parents[2]
 
 
 def read_only_paths(extra: tuple[str | os.PathLike, ...] = ()) -> list[Path]:
@@ -162,11 +164,16 @@ def bwrap_command(
     ipc_dir: str | os.PathLike | None = None,
     env: dict[str, str] | None = None,
     extra_ro: tuple[str | os.PathLike, ...] = (),
+    probe_dir: str | os.PathLike | None = None,
+    kdlib_view: str | os.PathLike | None = None,
 ) -> list[str]:
     """``argv`` wrapped in bwrap: read-only system and Python, writable in-memory /tmp and workdir.
 
     ``inbox`` (read-only) is copied into the working directory :data:`WORKDIR` before ``argv``
-    starts; ``ipc_dir`` is bound read-write at its own path (the kernel's unix sockets).
+    starts; ``ipc_dir`` is bound read-write at its own path (the kernel's unix sockets);
+    ``probe_dir`` appears read-only at :data:`PROBE_DIR`; ``kdlib_view`` (a copy of kdlib with
+    the answer key stubbed out, :func:`kdlib.grading.answer_key.kdlib_view`) is shown in place
+    of the real kdlib package.
     """
     mb = 1024 * 1024
     args = [
@@ -186,6 +193,10 @@ def bwrap_command(
     # After the tmpfs mounts, so that a venv or checkout living under /tmp (as in CI) stays visible.
     for path in read_only_paths(extra_ro):
         args += ["--ro-bind", str(path), str(path)]
+    if kdlib_view is not None:  # after the binds above: it hides the real package wherever it lives
+        args += ["--ro-bind", str(kdlib_view), str(_kdlib_dir())]
+    if probe_dir is not None:
+        args += ["--ro-bind", str(probe_dir), PROBE_DIR]
     if inbox is not None:
         args += ["--ro-bind", str(inbox), INBOX]
     mpl = os.environ.get("MPLCONFIGDIR")
@@ -299,9 +310,12 @@ class SandboxKernelManager(AsyncKernelManager):
     max_message_bytes = Integer(0, config=True, help="largest kernel message accepted (0: no cap)")
     extra_env = Dict(config=True, help="more environment variables for the kernel")
     extra_ro = List(Unicode(), config=True, help="more host folders the kernel may read")
+    probe_dir = Unicode("", config=True, help="host folder of the judge's requests, seen at /kd/probe")
+    kdlib_view = Unicode("", config=True, help="a copy of kdlib shown in place of the real one")
+    cgroup = Unicode("", config=True, help="cgroup spec for the whole sandbox (kdlib.grading.host.cgroups)")
     log_file = Unicode("", config=True, help="where the kernel's own stdout/stderr go (default: discarded)")
 
-    client_class = Unicode("kdlib.sandbox.SandboxKernelClient")  # type: ignore[assignment]
+    client_class = Unicode("kdlib.grading.host.sandbox.SandboxKernelClient")  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -328,8 +342,12 @@ class SandboxKernelManager(AsyncKernelManager):
         env = kernel_env(self.limits, {str(k): str(v) for k, v in self.extra_env.items()})
         cmd = bwrap_command(
             list(kernel_cmd), limits=self.limits, inbox=inbox, ipc_dir=self.ipc_dir, env=env,
-            extra_ro=tuple(self.extra_ro),
+            extra_ro=tuple(self.extra_ro), probe_dir=self.probe_dir or None, kdlib_view=self.kdlib_view or None,
         )
+        if self.cgroup:
+            from kdlib.grading.host import cgroups
+
+            cmd = cgroups.wrap(self.cgroup, cmd)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         kw.update(
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -345,11 +363,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 out.close()
 
     def _inbox(self, cwd: str | None) -> str | None:
-        """A copy of the files in ``cwd`` for the kernel: regular files only, no notebooks.
-
-        The notebook being graded already holds the hidden tests; the kernel should meet them
-        only when they run, as cells.
-        """
+        """A copy of the files in ``cwd`` for the kernel: regular files only, no notebooks."""
         if not cwd or not os.path.isdir(cwd):
             return None
         inbox = os.path.join(os.path.dirname(os.path.abspath(self.ipc_dir)), "inbox")

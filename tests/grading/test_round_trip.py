@@ -1,0 +1,122 @@
+"""Every assignment's full grading round trip through `kd grade` (sandbox, probes, judge).
+
+For each catalogue in tests/grading/catalogues/ a scratch course is released and graded in ONE
+`kdlib.grading.grade(..., jobs=2)` call: the reference solution, the untouched student version
+and one submission per catalogued mistake. Then: the reference gets full marks; the untouched
+version gets zero without a crash; each mistake loses EXACTLY the cells its entry names, each
+showing the message it must; no judge code reaches the feedback.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from kdlib.grading import grade
+from tests.grading import catalogues
+from tests.support import filled, make_course, outputs_text, read_pair, submit
+
+pytestmark = pytest.mark.slow
+
+CATALOGUES = catalogues.load()
+
+
+def _submissions(cat: catalogues.Catalogue, student_nb, solution_nb) -> dict:
+    subs = {"reference": filled(student_nb, solution_nb), "untouched": nbformat.from_dict(student_nb)}
+    for name, mistake in cat.mistakes.items():
+        nb = filled(student_nb, solution_nb, mistake.patches)
+        if mistake.edit is not None:
+            mistake.edit(nb)
+        subs[f"mistake_{name}"] = nb
+    for nb in subs.values():
+        nb.cells = [c for c in nb.cells if c.id not in cat.drop]
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded_runs(tmp_path_factory):
+    """assignment -> its graded round trip, made on first use (one `grade` call per assignment)."""
+    runs: dict[str, SimpleNamespace] = {}
+
+    def get(assignment: str) -> SimpleNamespace:
+        if assignment not in runs:
+            cat = CATALOGUES[assignment]
+            course = make_course(tmp_path_factory.mktemp(assignment), [assignment])
+            student_nb, solution_nb = read_pair(course, assignment)
+            for student, nb in _submissions(cat, student_nb, solution_nb).items():
+                submit(course, assignment, student, nb)
+            report = grade(course, assignment, jobs=2, timeout=600, memory_mb=cat.memory_mb,
+                           cell_timeout=cat.cell_timeout, record=False, progress=False)
+            print(report.format())
+            runs[assignment] = SimpleNamespace(cat=cat, course=course, report=report, results=report.results)
+        return runs[assignment]
+
+    return get
+
+
+@pytest.fixture(params=sorted(CATALOGUES))
+def graded(request, graded_runs):
+    return graded_runs(request.param)
+
+
+def _autograded(g, student: str):
+    path = g.course / "autograded" / student / g.cat.assignment / f"{g.cat.assignment}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def test_reference_gets_full_marks(graded):
+    r = graded.results["reference"]
+    assert r.status == "ok", r.describe()
+    assert r.max_score > 0 and r.score == r.max_score, f"the reference lost points on {r.lost}"
+
+
+def test_untouched_gets_zero_without_crashing(graded):
+    r = graded.results["untouched"]
+    assert r.score == 0, f"the untouched notebook scored {r.score}: {r.cells}"
+    assert "crash" not in r.reasons and "timeout" not in r.reasons and "error" not in r.reasons, r.describe()
+    assert set(r.lost) == set(r.cells), "every graded cell must lose its points"
+
+
+def _mistake_ids():
+    return [(a, m) for a, cat in CATALOGUES.items() for m in cat.mistakes]
+
+
+@pytest.mark.parametrize(("assignment", "mistake"), _mistake_ids())
+def test_mistake_loses_exactly_its_cells_with_its_message(graded_runs, assignment, mistake):
+    g = graded_runs(assignment)
+    entry = g.cat.mistakes[mistake]
+    r = g.results[f"mistake_{mistake}"]
+    assert "error" not in r.reasons, r.describe()
+    assert set(r.lost) == set(entry.lost), (
+        f"{mistake} ({entry.description}): lost {sorted(r.lost)}, expected exactly {sorted(entry.lost)}"
+    )
+    nb = _autograded(g, f"mistake_{mistake}")
+    for cell_id, piece in {**entry.lost, **entry.shows}.items():
+        text = outputs_text(nb, cell_id)
+        assert piece in text, f"{mistake}: cell {cell_id} should say {piece!r}; it shows:\n{text[:800]}"
+
+
+def _judge_code_lines(path: Path) -> list[str]:
+    """Lines of judge.py that are code, not message text (messages may appear in feedback)."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        s = line.strip()
+        if len(s) >= 30 and not s.startswith(("#", "from ", "import ")) and '"' not in s and "'" not in s:
+            lines.append(s)
+    return lines
+
+
+def test_feedback_shows_no_judge_code(graded):
+    code = _judge_code_lines(graded.course / "solutions" / graded.cat.assignment / "judge.py")
+    assert len(code) >= 5
+    for student, r in graded.results.items():
+        assert r.feedback, f"{student} has no feedback HTML"
+        for path in r.feedback:
+            text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+            leaked = [s for s in code if s in text]
+            assert not leaked, f"judge code in the feedback of {student}: {leaked[:3]}"
