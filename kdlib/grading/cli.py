@@ -1,9 +1,9 @@
 """Stage 7 — the command line: ``kd grade`` and ``python -m kdlib.grading``.
 
-    kd grade ASSIGNMENT [--jobs N] [--timeout S] [--memory-mb M] [--students A B ...] [--no-sandbox]
-    python -m kdlib.grading release NAME [NAME ...]     # make release
-    python -m kdlib.grading grade NAME [options]        # = kd grade
-    python -m kdlib.grading list
+kd grade ASSIGNMENT [--jobs N] [--timeout S] [--memory-mb M] [--students A B ...] [--no-sandbox]
+python -m kdlib.grading release NAME [NAME ...]     # make release
+python -m kdlib.grading grade NAME [options]        # = kd grade
+python -m kdlib.grading list
 """
 
 from __future__ import annotations
@@ -34,16 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel workers (default: number of cores)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="wall time per submission, s")
     p.add_argument("--cell-timeout", type=int, default=None, help="time per cell, s (default: the course's)")
-    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
-                   help="memory per kernel process and, where cgroups allow, per sandbox, MiB")
-    p.add_argument("--max-output-mb", type=float, default=DEFAULT_MAX_OUTPUT_BYTES / 1e6,
-                   help="output kept per notebook, MB")
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=Limits.memory_mb,
+        help="memory per kernel process and, where cgroups allow, per sandbox, MiB",
+    )
+    p.add_argument(
+        "--max-output-mb", type=float, default=DEFAULT_MAX_OUTPUT_BYTES / 1e6, help="output kept per notebook, MB"
+    )
     p.add_argument("--csv", default=None, help="grades CSV (default: out/grades/ASSIGNMENT.csv)")
     p.add_argument("--no-record", action="store_true", help="the gradebook already knows the assignment")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="run kernels without bubblewrap (trusted submissions only: the answer key stays visible)")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels without bubblewrap (trusted submissions only: the answer key stays visible)",
+    )
     return p
 
 
@@ -55,21 +63,37 @@ def grade_cli(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     students = [*(args.students or []), *(args.student or [])] or None
-    options = {"jobs": "--jobs", "timeout": "--timeout", "memory_mb": "--memory-mb",
-               "max_output_bytes": "--max-output-mb", "cell_timeout": "--cell-timeout"}
+    options = {
+        "jobs": "--jobs",
+        "timeout": "--timeout",
+        "memory_mb": "--memory-mb",
+        "max_output_bytes": "--max-output-mb",
+        "cell_timeout": "--cell-timeout",
+    }
     if not (math.isfinite(args.max_output_mb) and args.max_output_mb >= 0.001):
         parser.error(f"--max-output-mb must be at least 0.001 (1 kB), got {args.max_output_mb:g}")
     try:
-        check_settings(args.jobs, args.timeout, args.memory_mb, args.max_output_mb * 1e6, args.cell_timeout,
-                       name=options.get)
+        check_settings(
+            args.jobs, args.timeout, args.memory_mb, args.max_output_mb * 1e6, args.cell_timeout, name=options.get
+        )
     except GradingError as err:
         parser.error(str(err))
     try:
         report = grade(
-            args.course_dir, args.assignment, students, args.jobs, args.timeout, args.memory_mb,
-            int(args.max_output_mb * 1e6), cell_timeout=args.cell_timeout, csv_path=args.csv,
-            record=not args.no_record, feedback=not args.no_feedback, progress=not args.no_progress,
-            sandbox=not args.no_sandbox, log=print,
+            args.course_dir,
+            args.assignment,
+            students,
+            args.jobs,
+            args.timeout,
+            args.memory_mb,
+            int(args.max_output_mb * 1e6),
+            cell_timeout=args.cell_timeout,
+            csv_path=args.csv,
+            record=not args.no_record,
+            feedback=not args.no_feedback,
+            progress=not args.no_progress,
+            sandbox=not args.no_sandbox,
+            log=print,
         )
     except (GradingError, SandboxError) as err:
         print(f"kd grade: {err}", file=sys.stderr)

@@ -24,8 +24,22 @@ __all__ = ["Array", "CodecError", "Limits", "Opaque", "decode", "encode"]
 
 #: dtypes an array may have on the wire (no object arrays, no structured dtypes)
 DTYPES = frozenset(
-    {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
-     "float32", "float64", "complex64", "complex128"}
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
 )
 
 
@@ -78,8 +92,15 @@ def _array(arr: np.ndarray, kind: str, requires_grad: bool = False) -> dict:
     if arr.dtype.name not in DTYPES:
         return {"__obj__": f"ndarray[{arr.dtype}]"}
     data = base64.b64encode(arr.tobytes()).decode("ascii")
-    return {"__nd__": {"dtype": arr.dtype.name, "shape": list(arr.shape), "data": data, "kind": kind,
-                       "grad": bool(requires_grad)}}
+    return {
+        "__nd__": {
+            "dtype": arr.dtype.name,
+            "shape": list(arr.shape),
+            "data": data,
+            "kind": kind,
+            "grad": bool(requires_grad),
+        }
+    }
 
 
 def _tensor(obj: Any) -> dict | None:
@@ -146,7 +167,7 @@ def _decode(data: Any, limits: Limits, depth: int, count: list[int]) -> Any:
         return [_decode(x, limits, depth + 1, count) for x in data]
     if not isinstance(data, dict) or len(data) != 1:
         raise CodecError("an untagged object")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "__tuple__" and isinstance(body, list):
         return tuple(_decode(x, limits, depth + 1, count) for x in body)
     if tag == "__dict__" and isinstance(body, dict):

@@ -77,7 +77,7 @@ class Course:
             cd.get("submitted_directory", "submitted"),
             cd.get("autograded_directory", "autograded"),
             cd.get("feedback_directory", "feedback"),
-            Path(url[len("sqlite:///"):]),
+            Path(url[len("sqlite:///") :]),
             cd.get("course_id", ""),
         )
 
@@ -111,8 +111,9 @@ class Course:
     def run_nbgrader(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
         """``python -m nbgrader ARGS`` in the course; GradingError quoting its last lines if it fails."""
         cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.root}"]
-        proc = subprocess.run(cmd, cwd=self.root, env=nbgrader_env(self.root), capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            cmd, cwd=self.root, env=nbgrader_env(self.root), capture_output=True, text=True, check=False
+        )
         if check and proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
             raise GradingError(f"`nbgrader {' '.join(args)}` failed ({proc.returncode}):\n{tail}")

@@ -94,16 +94,29 @@ class Result:
 class Ask:
     """Builds requests: ``ask.call(...)``, ``ask.value(...)``, ``ask.scenario(...)``."""
 
-    def call(self, name: str, *args: Any, tensors: str | None = None, grad: Iterable[int] | None = None,
-             raises: bool = False, **kwargs: Any) -> Request:
+    def call(
+        self,
+        name: str,
+        *args: Any,
+        tensors: str | None = None,
+        grad: Iterable[int] | None = None,
+        raises: bool = False,
+        **kwargs: Any,
+    ) -> Request:
         """Call ``name(*args, **kwargs)``; arrays become ``tensors`` ("torch"/"tf") if given.
 
         With ``grad`` (argument positions) the result is ``{"value": v, "grads": [...]}``.
         """
         if tensors not in (None, "torch", "tf"):
             raise JudgeError(f"tensors must be None, 'torch' or 'tf', not {tensors!r}")
-        body = {"op": "call", "name": name, "args": list(args), "kwargs": kwargs, "tensors": tensors,
-                "grad": list(grad) if grad is not None else None}
+        body = {
+            "op": "call",
+            "name": name,
+            "args": list(args),
+            "kwargs": kwargs,
+            "tensors": tensors,
+            "grad": list(grad) if grad is not None else None,
+        }
         return Request(body, raises)
 
     def value(self, name: str, *, raises: bool = False) -> Request:
@@ -183,7 +196,7 @@ class Judge:
             return Verdict(False, "the grader received a malformed answer for this test")
         values = []
         try:
-            for req, raw in zip(pending.requests, results):
+            for req, raw in zip(pending.requests, results, strict=True):
                 values.append(_unpack(req, raw))
             try:
                 pending.gen.send(values)
@@ -210,7 +223,7 @@ def _clip(text: str) -> str:
 def _unpack(req: Request, raw: Any) -> Any:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise Failed("the grader received a malformed answer for this test")
-    (kind, body), = raw.items()
+    ((kind, body),) = raw.items()
     if kind == "ok":
         value = codec.decode(body)
         return Result(value) if req.raises else value
@@ -243,8 +256,10 @@ def as_float(value: Any, what: str) -> float:
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiub":
         return float(value.reshape(()))
     shape = getattr(value, "shape", None)
-    raise Failed(f"{what} must be a number (a scalar), got {type(value).__name__}"
-                 + (f" of shape {tuple(shape)}" if shape is not None else ""))
+    raise Failed(
+        f"{what} must be a number (a scalar), got {type(value).__name__}"
+        + (f" of shape {tuple(shape)}" if shape is not None else "")
+    )
 
 
 def close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:

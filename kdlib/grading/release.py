@@ -19,8 +19,12 @@ __all__ = ["generate", "generate_all", "release"]
 
 
 def _run_generate(course: Course, pattern: str, out: Path, db_url: str | None) -> None:
-    args = ["generate_assignment", f"--CourseDirectory.assignment_id={pattern}", "--force",
-            f"--CourseDirectory.release_directory={out}"]
+    args = [
+        "generate_assignment",
+        f"--CourseDirectory.assignment_id={pattern}",
+        "--force",
+        f"--CourseDirectory.release_directory={out}",
+    ]
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
     course.run_nbgrader(args)
@@ -33,8 +37,9 @@ def _made(out: Path, name: str) -> Path:
     return made.parent
 
 
-def generate(name: str, out_dir: str | os.PathLike, course_dir: str | os.PathLike | None = None, *,
-             db_url: str | None = None) -> Path:
+def generate(
+    name: str, out_dir: str | os.PathLike, course_dir: str | os.PathLike | None = None, *, db_url: str | None = None
+) -> Path:
     """``nbgrader generate_assignment NAME --force`` into ``out_dir/NAME``; that folder.
 
     The gradebook (``db_url``, default: the course's) learns the assignment's graded cells.
@@ -46,8 +51,9 @@ def generate(name: str, out_dir: str | os.PathLike, course_dir: str | os.PathLik
     return _made(out, name)
 
 
-def generate_all(out_dir: str | os.PathLike, course_dir: str | os.PathLike | None = None, *,
-                 db_url: str | None = None) -> dict[str, Path]:
+def generate_all(
+    out_dir: str | os.PathLike, course_dir: str | os.PathLike | None = None, *, db_url: str | None = None
+) -> dict[str, Path]:
     """:func:`generate` for every assignment in ONE nbgrader run (it starts slowly): name -> folder."""
     course = Course.load(course_dir)
     names = course.assignments()

@@ -77,8 +77,10 @@ def expect_loss(got, s, t, T, what: str, rtol: float = 1e-6, atol: float = 1e-9)
     """distillation_loss value ``got`` must match the reference; name the mistake if it does not."""
     value = as_float(got, what)
     if not close(value, ref.distillation_loss(s, t, T), rtol, atol):
-        expect(np.isfinite(value), f"{what}: the loss is {value} (not finite): use F.log_softmax, "
-               "not torch.log(F.softmax(...))")
+        expect(
+            np.isfinite(value),
+            f"{what}: the loss is {value} (not finite): use F.log_softmax, not torch.log(F.softmax(...))",
+        )
         why = diagnose(value, s, t, T)
         expect(why is None, f"{what}: {why}")
     expect_close(value, ref.distillation_loss(s, t, T), what, rtol, atol)
@@ -89,30 +91,44 @@ def t_squared(ask):
     s, t = logits(seed=1), logits(seed=2)
     s2, t2 = logits(6, 3, seed=101), logits(6, 3, seed=102)
     base, k2, k5, h05, b05, h10, b10 = yield [
-        dl(ask, s, t, 1.0), dl(ask, 2 * s, 2 * t, 2.0), dl(ask, 5 * s, 5 * t, 5.0),
-        dl(ask, s2, t2, 0.5), dl(ask, s2 / 0.5, t2 / 0.5, 1.0), dl(ask, s2, t2, 10.0), dl(ask, s2 / 10, t2 / 10, 1.0),
+        dl(ask, s, t, 1.0),
+        dl(ask, 2 * s, 2 * t, 2.0),
+        dl(ask, 5 * s, 5 * t, 5.0),
+        dl(ask, s2, t2, 0.5),
+        dl(ask, s2 / 0.5, t2 / 0.5, 1.0),
+        dl(ask, s2, t2, 10.0),
+        dl(ask, s2 / 10, t2 / 10, 1.0),
     ]
     base = as_float(base, "distillation_loss(s, t, 1)")
     for k, got in [(2.0, k2), (5.0, k5)]:
         ratio = as_float(got, f"distillation_loss at T = {k:g}") / base
         expect(not isclose(ratio, 1.0), T2)
         expect(not isclose(ratio, k), "the soft term is scaled by T, not by T²")
-        expect(isclose(ratio, k * k), f"distillation_loss({k:g}·s, {k:g}·t, T={k:g}) should be {k * k:g} times "
-               f"distillation_loss(s, t, T=1), got {ratio:.4g} times: divide both logits by T and multiply "
-               "the KL by T²")
+        expect(
+            isclose(ratio, k * k),
+            f"distillation_loss({k:g}·s, {k:g}·t, T={k:g}) should be {k * k:g} times "
+            f"distillation_loss(s, t, T=1), got {ratio:.4g} times: divide both logits by T and multiply "
+            "the KL by T²",
+        )
     for T, got, at1 in [(0.5, h05, b05), (10.0, h10, b10)]:
         got = as_float(got, f"distillation_loss at T = {T:g}")
         expect(not isclose(got, ref.distillation_loss(s2, t2, T) / T**2), T2)
-        expect_close(got / as_float(at1, "distillation_loss at T = 1"), T * T,
-                     f"the ratio distillation_loss(s, t, T) / distillation_loss(s/T, t/T, 1) at T = {T:g} "
-                     "(it must be T²)", rtol=1e-5)
+        expect_close(
+            got / as_float(at1, "distillation_loss at T = 1"),
+            T * T,
+            f"the ratio distillation_loss(s, t, T) / distillation_loss(s/T, t/T, 1) at T = {T:g} (it must be T²)",
+            rtol=1e-5,
+        )
 
 
 @judge.check("test_distill_direction")
 def direction(ask):
-    cases = [(np.array([[4.0, 0.0, 0.0]]), np.array([[1.0, 1.0, 0.0]])), (logits(5, 4, seed=111), logits(5, 4, seed=112))]
+    cases = [
+        (np.array([[4.0, 0.0, 0.0]]), np.array([[1.0, 1.0, 0.0]])),
+        (logits(5, 4, seed=111), logits(5, 4, seed=112)),
+    ]
     got = yield [dl(ask, s, t, 1.0) for s, t in cases]
-    for (s, t), value in zip(cases, got):
+    for (s, t), value in zip(cases, got, strict=True):
         value = as_float(value, "distillation_loss(s, t, T=1)")
         expect(not isclose(value, ref.distillation_loss(t, s, 1.0)), REVERSED)
         expect_loss(value, s, t, 1.0, f"distillation_loss(s, t, T=1) for {len(s)} example(s) with {s.shape[1]} classes")
@@ -124,8 +140,11 @@ def batch_mean(ask):
     t = s[:, [1, 0, 2, 3, 4, 5]]
     s2 = logits(7, 10, seed=121)
     t2 = s2[:, [3, 1, 2, 0, 4, 5, 6, 9, 8, 7]]
-    one, two, big = yield [dl(ask, s, t, 1.0), dl(ask, np.concatenate([s, s]), np.concatenate([t, t]), 1.0),
-                           dl(ask, s2, t2, 1.0)]
+    one, two, big = yield [
+        dl(ask, s, t, 1.0),
+        dl(ask, np.concatenate([s, s]), np.concatenate([t, t]), 1.0),
+        dl(ask, s2, t2, 1.0),
+    ]
     one, two = as_float(one, "distillation_loss"), as_float(two, "distillation_loss")
     expect(not isclose(two, 2 * one), SUMMED)
     expect_close(two, one, "repeating the batch must not change the loss")
@@ -140,22 +159,32 @@ def batch_mean(ask):
 @judge.check("test_distill_temperature")
 def temperature(ask):
     cases = [(4.0, logits(seed=4), logits(seed=14), logits(seed=5), logits(seed=15))]
-    cases += [(T, logits(6, 8, seed=131), logits(6, 8, seed=132), logits(6, 8, seed=133), logits(6, 8, seed=134))
-              for T in (0.5, 10.0)]
+    cases += [
+        (T, logits(6, 8, seed=131), logits(6, 8, seed=132), logits(6, 8, seed=133), logits(6, 8, seed=134))
+        for T in (0.5, 10.0)
+    ]
     asked = []
     for T, s, t, s2, t2 in cases:
         asked += [dl(ask, s, t, T), dl(ask, s / T, t / T, 1.0), dl(ask, s2, t2, T), dl(ask, s2 / T, t2 / T, 1.0)]
     got = yield asked
     for i, (T, s, t, s2, t2) in enumerate(cases):
-        a, a1, b, b1 = (as_float(v, "distillation_loss") for v in got[4 * i: 4 * i + 4])
+        a, a1, b, b1 = (as_float(v, "distillation_loss") for v in got[4 * i : 4 * i + 4])
         for value, x, y in [(a, s, t), (b, s2, t2)]:
-            expect(not isclose(value, ref.distillation_loss(x, T * y, T)),
-                   "the temperature is not applied to the teacher: use softmax(teacher_logits / T)")
-            expect(not isclose(value, ref.distillation_loss(T * x, y, T)),
-                   "the temperature is not applied to the student: use log_softmax(student_logits / T)")
-        expect_close(a / a1, b / b1, f"at T = {T:g} the ratio distillation_loss(s, t, T) / distillation_loss(s/T, "
-                     "t/T, 1) differs between two inputs: divide both the student and the teacher logits by T",
-                     rtol=1e-5)
+            expect(
+                not isclose(value, ref.distillation_loss(x, T * y, T)),
+                "the temperature is not applied to the teacher: use softmax(teacher_logits / T)",
+            )
+            expect(
+                not isclose(value, ref.distillation_loss(T * x, y, T)),
+                "the temperature is not applied to the student: use log_softmax(student_logits / T)",
+            )
+        expect_close(
+            a / a1,
+            b / b1,
+            f"at T = {T:g} the ratio distillation_loss(s, t, T) / distillation_loss(s/T, "
+            "t/T, 1) differs between two inputs: divide both the student and the teacher logits by T",
+            rtol=1e-5,
+        )
 
 
 @judge.check("test_distill_stable")
@@ -166,14 +195,18 @@ def stable(ask):
     cases += [(s, t, 2.0), (s, t, 0.5)]  # T = 2 first: at T = 0.5 with B = 2, "summed" and "× T" look alike
     s32 = np.array([[1e4, -1e4, 0.0]], dtype=np.float32)
     got = yield [dl(ask, a, b, T, grad=[0], raises=True) for a, b, T in cases] + [dl(ask, s32, -s32, 1.0)]
-    for (a, b, T), result in zip(cases, got):
+    for (a, b, T), result in zip(cases, got[: len(cases)], strict=True):
         expect(result.error is None, f"calling distillation_loss raised {result.error}")
         value = as_float(result.value["value"], "the loss")
-        expect(np.isfinite(value), f"the loss is {value} for logits of ±1e4 at T = {T:g}: use F.log_softmax, "
-               "not torch.log(F.softmax(...))")
+        expect(
+            np.isfinite(value),
+            f"the loss is {value} for logits of ±1e4 at T = {T:g}: use F.log_softmax, not torch.log(F.softmax(...))",
+        )
         grad = result.value["grads"][0]
-        expect(grad is not None and np.isfinite(np.asarray(grad, np.float64)).all(),
-               f"the gradient is not finite for logits of ±1e4 at T = {T:g}: use F.log_softmax")
+        expect(
+            grad is not None and np.isfinite(np.asarray(grad, np.float64)).all(),
+            f"the gradient is not finite for logits of ±1e4 at T = {T:g}: use F.log_softmax",
+        )
         what = f"the loss for logits of ±1e4 at T = {T:g}"
         if len(a) == 1 and not close(value, ref.distillation_loss(a, b, T)) and diagnose(value, a, b, T) is None:
             what += " (clipping the probabilities before the log changes the value: use F.log_softmax)"
@@ -184,35 +217,55 @@ def stable(ask):
 @judge.check("test_distill_gradient")
 def gradient(ask):
     cases = [(logits(6, 4, seed=6), logits(6, 4, seed=7), 3.0)]
-    cases += [(logits(B, C, seed=141 + B), logits(B, C, seed=151 + B), T) for (B, C), T in [((1, 2), 1.0), ((10, 7), 8.0)]]
+    cases += [
+        (logits(B, C, seed=141 + B), logits(B, C, seed=151 + B), T) for (B, C), T in [((1, 2), 1.0), ((10, 7), 8.0)]
+    ]
     got = yield [dl(ask, s, t, T, grad=[0], raises=True) for s, t, T in cases]
-    for (s, t, T), result in zip(cases, got):
+    for (s, t, T), result in zip(cases, got, strict=True):
         grad = None if result.error else result.value["grads"][0]
-        expect(grad is not None, "no gradient reached the student logits: stay in PyTorch (no .numpy(), no .detach() "
-               "on the student)")
+        expect(
+            grad is not None,
+            "no gradient reached the student logits: stay in PyTorch (no .numpy(), no .detach() on the student)",
+        )
         B, C = s.shape
-        expect(close(grad, ref.distillation_grad(s, t, T), rtol=1e-6, atol=1e-10),
-               f"the gradient w.r.t. the student logits differs from T · (softmax(s/T) − softmax(t/T)) / B "
-               f"(B={B}, C={C}, T={T:g})")
+        expect(
+            close(grad, ref.distillation_grad(s, t, T), rtol=1e-6, atol=1e-10),
+            f"the gradient w.r.t. the student logits differs from T · (softmax(s/T) − softmax(t/T)) / B "
+            f"(B={B}, C={C}, T={T:g})",
+        )
 
 
 @judge.check("test_distill_reference")
 def reference(ask):
-    cases = [(seed, B, C, T) for seed, (B, C), T in [(8, (4, 5), 2.0), (9, (16, 10), 4.0), (161, (1, 2), 1.0),
-                                                     (162, (32, 3), 7.5), (163, (5, 100), 0.5), (164, (8, 10), 20.0)]]
+    cases = [
+        (seed, B, C, T)
+        for seed, (B, C), T in [
+            (8, (4, 5), 2.0),
+            (9, (16, 10), 4.0),
+            (161, (1, 2), 1.0),
+            (162, (32, 3), 7.5),
+            (163, (5, 100), 0.5),
+            (164, (8, 10), 20.0),
+        ]
+    ]
     arrays = [(logits(B, C, seed=seed), logits(B, C, seed=seed + 10), T) for seed, B, C, T in cases]
     same = logits(4, 6, seed=165)
     s32, t32 = logits(8, 10, seed=166).astype(np.float32), logits(8, 10, seed=167).astype(np.float32)
     got = yield [dl(ask, s, t, T) for s, t, T in arrays] + [dl(ask, same, same.copy(), 3.0), dl(ask, s32, t32, 4.0)]
-    for (s, t, T), value in zip(arrays, got):
+    for (s, t, T), value in zip(arrays, got[: len(arrays)], strict=True):
         kind, shape = getattr(value, "kind", type(value).__name__), getattr(value, "shape", None)
-        expect(kind == "torch" and shape == (), f"distillation_loss must return a scalar (0-d) tensor, got "
-               f"{'a tensor' if kind == 'torch' else type(value).__name__} with shape {shape}")
+        expect(
+            kind == "torch" and shape == (),
+            f"distillation_loss must return a scalar (0-d) tensor, got "
+            f"{'a tensor' if kind == 'torch' else type(value).__name__} with shape {shape}",
+        )
         expect_loss(value, s, t, T, f"distillation_loss for B={s.shape[0]}, C={s.shape[1]}, T={T:g}")
     expect_close(got[-2], 0.0, "the loss of a student equal to its teacher must be 0")
     loss32 = got[-1]
-    expect(getattr(loss32, "dtype", None) == np.float32,
-           f"float32 inputs must give a float32 loss, got {getattr(loss32, 'dtype', type(loss32).__name__)}")
+    expect(
+        getattr(loss32, "dtype", None) == np.float32,
+        f"float32 inputs must give a float32 loss, got {getattr(loss32, 'dtype', type(loss32).__name__)}",
+    )
     expect_close(loss32, ref.distillation_loss(s32, t32, 4.0), "float32 inputs", rtol=1e-4, atol=1e-6)
 
 
@@ -224,13 +277,21 @@ def kd_alpha(ask):
     s, t, y, other = logits(seed=21), logits(seed=22), labels(seed=23), logits(seed=24)
     s2, t2, y2 = logits(9, 3, seed=171), logits(9, 3, seed=172), labels(9, 3, seed=173)
     one, soft, zero, zero_other, one2, soft2, quarter = yield [
-        kd(ask, s, t, y, 2.0, 1.0), dl(ask, s, t, 2.0), kd(ask, s, t, y, 2.0, 0.0), kd(ask, s, other, y, 2.0, 0.0),
-        kd(ask, s2, t2, y2, 5.0, 1.0), dl(ask, s2, t2, 5.0), kd(ask, s2, t2, y2, 5.0, 0.25),
+        kd(ask, s, t, y, 2.0, 1.0),
+        dl(ask, s, t, 2.0),
+        kd(ask, s, t, y, 2.0, 0.0),
+        kd(ask, s, other, y, 2.0, 0.0),
+        kd(ask, s2, t2, y2, 5.0, 1.0),
+        dl(ask, s2, t2, 5.0),
+        kd(ask, s2, t2, y2, 5.0, 0.25),
     ]
     msg = "with alpha = 1, kd_loss must equal distillation_loss (alpha weighs the soft term)"
     expect_close(one, as_float(soft, "distillation_loss"), msg)
-    expect_close(zero, as_float(zero_other, "kd_loss"),
-                 "with alpha = 0, kd_loss must not depend on the teacher (alpha weighs the soft term)")
+    expect_close(
+        zero,
+        as_float(zero_other, "kd_loss"),
+        "with alpha = 0, kd_loss must not depend on the teacher (alpha weighs the soft term)",
+    )
     expect_close(one2, as_float(soft2, "distillation_loss"), msg)
     swapped = 0.75 * ref.distillation_loss(s2, t2, 5.0) + 0.25 * ref.cross_entropy(s2, y2)
     expect(not isclose(as_float(quarter, "kd_loss"), swapped), ALPHA)
@@ -238,15 +299,22 @@ def kd_alpha(ask):
 
 @judge.check("test_kd_hard_term")
 def kd_hard_term(ask):
-    cases = [(logits(seed=25), logits(seed=26), labels(seed=27), 4.0),
-             (logits(12, 7, seed=181), logits(12, 7, seed=182), labels(12, 7, seed=183), 10.0)]
+    cases = [
+        (logits(seed=25), logits(seed=26), labels(seed=27), 4.0),
+        (logits(12, 7, seed=181), logits(12, 7, seed=182), labels(12, 7, seed=183), 10.0),
+    ]
     got = yield [kd(ask, s, t, y, T, 0.0) for s, t, y, T in cases]
-    for (s, t, y, T), value in zip(cases, got):
+    for (s, _t, y, T), value in zip(cases, got, strict=True):
         hard = as_float(value, "kd_loss with alpha = 0")
-        expect(not isclose(hard, ref.cross_entropy(s / T, y)),
-               "the cross-entropy is computed at temperature T: use the raw student logits (T = 1) for the hard term")
-        expect_close(hard, ref.cross_entropy(s, y),
-                     "with alpha = 0, kd_loss must equal the cross-entropy of the raw student logits")
+        expect(
+            not isclose(hard, ref.cross_entropy(s / T, y)),
+            "the cross-entropy is computed at temperature T: use the raw student logits (T = 1) for the hard term",
+        )
+        expect_close(
+            hard,
+            ref.cross_entropy(s, y),
+            "with alpha = 0, kd_loss must equal the cross-entropy of the raw student logits",
+        )
 
 
 @judge.check("test_kd_reference")
@@ -256,23 +324,31 @@ def kd_reference(ask):
         cases.append((logits(B, C, seed=seed), logits(B, C, seed=seed + 1), labels(B, C, seed=seed + 2), T, a))
     s, t, y = logits(5, 4, seed=194), logits(5, 4, seed=195), labels(5, 4, seed=196)
     defaults = ask.call("kd_loss", cases[0][0], cases[0][1], cases[0][2], tensors="torch")
-    got = yield ([defaults] + [kd(ask, *c) for c in cases[1:]] + [kd(ask, s, t, y, 2.0, 0.5, grad=[0])]
-                 + [dl(ask, c[0], c[1], c[3]) for c in cases])
+    got = yield (
+        [defaults]
+        + [kd(ask, *c) for c in cases[1:]]
+        + [kd(ask, s, t, y, 2.0, 0.5, grad=[0])]
+        + [dl(ask, c[0], c[1], c[3]) for c in cases]
+    )
     n = len(cases)
-    value, soft = got[0], got[n + 1:]
+    value, soft = got[0], got[n + 1 :]
     expect(getattr(value, "kind", None) == "torch" and value.shape == (), "kd_loss must return a scalar (0-d) tensor")
-    for i, ((a_s, a_t, a_y, T, a), value) in enumerate(zip(cases, [got[0], *got[1:n]])):
+    for i, ((a_s, a_t, a_y, T, a), value) in enumerate(zip(cases, [got[0], *got[1:n]], strict=True)):
         B, C = a_s.shape
         what = f"kd_loss for B={B}, C={C}, T={T:g}, alpha={a:g}"
         value = as_float(value, what)
         own = as_float(soft[i], "distillation_loss")
         if not close(value, ref.kd_loss(a_s, a_t, a_y, T, a)) and not close(own, ref.distillation_loss(a_s, a_t, T)):
-            expect(not close(value, a * own + (1 - a) * ref.cross_entropy(a_s, a_y)),
-                   f"{what}: kd_loss combines the two terms correctly, but your distillation_loss is wrong "
-                   "(see the tests above)")
+            expect(
+                not close(value, a * own + (1 - a) * ref.cross_entropy(a_s, a_y)),
+                f"{what}: kd_loss combines the two terms correctly, but your distillation_loss is wrong "
+                "(see the tests above)",
+            )
         expect_close(value, ref.kd_loss(a_s, a_t, a_y, T, a), what)
     grad = got[n]["grads"][0]
     p = np.exp(ref.log_softmax(s))
     want = 0.5 * ref.distillation_grad(s, t, 2.0) + 0.5 * (p - np.eye(4)[y]) / 5
-    expect(grad is not None and close(grad, want, rtol=1e-6, atol=1e-10),
-           "the gradient of kd_loss w.r.t. the student logits is wrong")
+    expect(
+        grad is not None and close(grad, want, rtol=1e-6, atol=1e-10),
+        "the gradient of kd_loss w.r.t. the student logits is wrong",
+    )

@@ -16,8 +16,13 @@ def test_imported_modules_sees_every_form():
         "import importlib\nm = importlib.import_module('kdlib.tf.losses')\n__import__('kdlib.deploy')\n"
     )
     mods = answer_key.imported_modules(code)
-    assert {"kdlib.reference", "kdlib.torch.losses", "kdlib.torch.losses.kd_loss", "kdlib.tf.losses",
-            "kdlib.deploy"} <= mods
+    assert {
+        "kdlib.reference",
+        "kdlib.torch.losses",
+        "kdlib.torch.losses.kd_loss",
+        "kdlib.tf.losses",
+        "kdlib.deploy",
+    } <= mods
     assert answer_key.uses(code, ["kdlib.torch", "kdlib.metrics"]) == ["kdlib.torch"]
     assert answer_key.uses("import kdlib.metrics", ["kdlib.torch"]) == []
 
@@ -32,11 +37,19 @@ def test_view_stubs_the_key_and_keeps_the_rest(tmp_path):
         "    try:\n        __import__(name)\n        print('IMPORTED', name)\n"
         "    except ImportError as err:\n        print(err)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        check=True,
+    ).stdout
     assert "IMPORTED" not in out, out
-    assert "kdlib.reference is not available while a notebook is graded: it implements what this assignment " \
-           "grades (the answer key)" in out
+    assert (
+        "kdlib.reference is not available while a notebook is graded: it implements what this assignment "
+        "grades (the answer key)" in out
+    )
     assert "kdlib.torch is not available" in out  # a hidden package hides its modules
     assert "kdlib.grading.judge is not available" in out  # the judge framework is never in the kernel
 

@@ -25,8 +25,11 @@ def _source(name: str):
 
 
 def _tests(nb) -> list[str]:
-    return [nbgrader_meta(c)["grade_id"] for c in nb.cells
-            if c.cell_type == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    ]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

@@ -17,11 +17,13 @@ def test_safe_keeps_one_printable_line():
 
 def test_report_escapes_names_and_reasons():
     evil = "eve\nforged    15 / 15   -"
-    r = StudentResult(evil, status="problem", score=3, max_score=15, reasons={"crash": "died\x1b[31m\nhere"},
-                      flags=["flag\nline"])
+    r = StudentResult(
+        evil, status="problem", score=3, max_score=15, reasons={"crash": "died\x1b[31m\nhere"}, flags=["flag\nline"]
+    )
     ok = StudentResult("amy", score=15, max_score=15, cells={"a": (15, 15)})
-    text = Report("03_loss_torch", Path("/c"), {evil: r, "amy": ok}, Path("/c/g.csv"), Path("/c/f"), Path("/c/a"),
-                  None, 12.0, 2).format()
+    text = Report(
+        "03_loss_torch", Path("/c"), {evil: r, "amy": ok}, Path("/c/g.csv"), Path("/c/f"), Path("/c/a"), None, 12.0, 2
+    ).format()
     lines = text.splitlines()
     assert not any(line.startswith("forged") for line in lines), text
     assert sum("eve\\nforged" in line for line in lines) == 2  # the failed row and the "worth a look" row

@@ -50,8 +50,16 @@ def graded_runs(tmp_path_factory):
             student_nb, solution_nb = read_pair(course, assignment)
             for student, nb in _submissions(cat, student_nb, solution_nb).items():
                 submit(course, assignment, student, nb)
-            report = grade(course, assignment, jobs=2, timeout=600, memory_mb=cat.memory_mb,
-                           cell_timeout=cat.cell_timeout, record=False, progress=False)
+            report = grade(
+                course,
+                assignment,
+                jobs=2,
+                timeout=600,
+                memory_mb=cat.memory_mb,
+                cell_timeout=cat.cell_timeout,
+                record=False,
+                progress=False,
+            )
             print(report.format())
             runs[assignment] = SimpleNamespace(cat=cat, course=course, report=report, results=report.results)
         return runs[assignment]

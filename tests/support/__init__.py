@@ -73,8 +73,9 @@ def make_course(folder: Path, assignments: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder)
     for name in assignments:
-        shutil.copytree(ROOT / "solutions" / name, folder / "solutions" / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "solutions" / name, folder / "solutions" / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     if len(assignments) > 1:
         generate_all(folder / "release", folder)
     else:

@@ -132,12 +132,17 @@ def _pids(spec: str) -> set[int]:
 def stats(spec: str) -> dict[str, int]:
     """What the caps did: ``{"oom_kills": n, "pids_refused": n, "memory_peak": bytes}`` (best effort)."""
     out = {"oom_kills": 0, "pids_refused": 0, "memory_peak": 0}
+
+    def read_in(folder: Path, name: str) -> str:
+        try:
+            return (folder / name).read_text()
+        except OSError:
+            return ""
+
     for folder in map(Path, spec.split(":")):
-        def read(name: str) -> str:
-            try:
-                return (folder / name).read_text()
-            except OSError:
-                return ""
+
+        def read(name: str, folder: Path = folder) -> str:
+            return read_in(folder, name)
 
         for line in (read("memory.events") + read("memory.oom_control")).splitlines():  # v2, v1
             key, _, value = line.partition(" ")

@@ -104,8 +104,13 @@ class RestoreMetadata(NbGraderPreprocessor):
                 del cell.metadata["nbgrader"]
                 continue
             locked, src, cell_type = source[gid]
-            want = {"grade_id": gid, "grade": gid in points, "solution": gid in solution,
-                    "task": gid in task, "locked": bool(locked)}
+            want = {
+                "grade_id": gid,
+                "grade": gid in points,
+                "solution": gid in solution,
+                "task": gid in task,
+                "locked": bool(locked),
+            }
             if gid in points:
                 want["points"] = points[gid]
             if any(meta.get(k) != v for k, v in want.items()) or cell.cell_type != cell_type:

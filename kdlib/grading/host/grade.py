@@ -135,8 +135,9 @@ def grade(
     course.check_assignment(assignment)
     found = course.students(assignment)
     if not found:
-        raise GradingError(f"no submissions of {assignment!r}: expected {course.root / course.submitted}/<student>/"
-                           f"{assignment}/")
+        raise GradingError(
+            f"no submissions of {assignment!r}: expected {course.root / course.submitted}/<student>/{assignment}/"
+        )
     chosen = list(dict.fromkeys(found if students is None else students))
     unknown = sorted(set(chosen) - set(found))
     if unknown:
@@ -169,8 +170,22 @@ def grade(
         gradebook.sqlite_copy(course.db, template)
         view = str(answer_key.kdlib_view(scratch / "view", key)) if sandbox else None
         todo = [
-            Job(course, assignment, s, str(scratch / f"{i:04d}"), str(template), limits, float(timeout),
-                cell_timeout, int(max_output_bytes), feedback, sandbox, view, int(memory_mb), DEFAULT_PIDS)
+            Job(
+                course,
+                assignment,
+                s,
+                str(scratch / f"{i:04d}"),
+                str(template),
+                limits,
+                float(timeout),
+                cell_timeout,
+                int(max_output_bytes),
+                feedback,
+                sandbox,
+                view,
+                int(memory_mb),
+                DEFAULT_PIDS,
+            )
             for i, s in enumerate(chosen)
         ]
 
@@ -194,8 +209,13 @@ def grade(
     results: dict[str, StudentResult] = {}
     for student in chosen:
         out = outcomes.get(student) or Outcome(student, reasons={"error": "no result"})
-        r = StudentResult(student, reasons=dict(out.reasons), flags=list(out.flags), seconds=out.seconds,
-                          log=Path(out.log) if out.log else None)
+        r = StudentResult(
+            student,
+            reasons=dict(out.reasons),
+            flags=list(out.flags),
+            seconds=out.seconds,
+            log=Path(out.log) if out.log else None,
+        )
         r.status = "error" if "error" in r.reasons else ("problem" if r.reasons else "ok")
         results[student] = r
     max_score, scores = gradebook.read_scores(course.db, course.course_id, assignment, chosen)
@@ -207,9 +227,18 @@ def grade(
                 html = course.root / course.feedback / student / assignment / f"{nb}.html"
                 if html.is_file():
                     r.feedback.append(html)
-    return Report(assignment, course.root, results, csv, course.root / course.feedback,
-                  course.root / course.autograded, backup, time.perf_counter() - t0, min(workers, len(chosen)),
-                  sandbox)
+    return Report(
+        assignment,
+        course.root,
+        results,
+        csv,
+        course.root / course.feedback,
+        course.root / course.autograded,
+        backup,
+        time.perf_counter() - t0,
+        min(workers, len(chosen)),
+        sandbox,
+    )
 
 
 __all__ += ["SandboxError"]

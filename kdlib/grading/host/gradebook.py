@@ -107,8 +107,9 @@ def merge(db: Path, course_id: str, assignment: str, student: str, data: dict[st
         gb.db.commit()
 
 
-def read_scores(db: Path, course_id: str, assignment: str, students: list[str]
-                ) -> tuple[float, dict[str, tuple[float, float, dict[str, tuple[float, float]], list[str]]]]:
+def read_scores(
+    db: Path, course_id: str, assignment: str, students: list[str]
+) -> tuple[float, dict[str, tuple[float, float, dict[str, tuple[float, float]], list[str]]]]:
     """The assignment's max score and, per student with a submission: (score, max, cells, notebooks)."""
     from nbgrader.api import MissingEntry
 

@@ -36,9 +36,7 @@ _STATE = "kd_probe"
 def shim(test_id: str, folder: str) -> str:
     """The code a graded kernel runs in place of test cell ``test_id``."""
     return (
-        "from kdlib.grading.kernel import probe as _kd_probe\n"
-        f"_kd_probe.run({test_id!r}, {folder!r})\n"
-        "del _kd_probe\n"
+        f"from kdlib.grading.kernel import probe as _kd_probe\n_kd_probe.run({test_id!r}, {folder!r})\ndel _kd_probe\n"
     )
 
 
@@ -54,9 +52,7 @@ class PlanProbes(NbGraderPreprocessor):
     """Replace test cells by probe shims; write the judge's requests where the kernel reads them."""
 
     probe_dir = Unicode("", help="host folder for requests.json (default: a new temporary folder)").tag(config=True)
-    kernel_probe_dir = Unicode("", help="the same folder as the kernel sees it (default: probe_dir)").tag(
-        config=True
-    )
+    kernel_probe_dir = Unicode("", help="the same folder as the kernel sees it (default: probe_dir)").tag(config=True)
     source_dir = Unicode("", help="the course's source folder (default: from CourseDirectory)").tag(config=True)
 
     def _source(self) -> Path:
@@ -148,5 +144,6 @@ class JudgeCells(NbGraderPreprocessor):
     def _output(verdict: judging.Verdict):
         if verdict.passed:
             return new_output("stream", name="stdout", text="passed (checked by the grader)\n")
-        return new_output("error", ename="AssertionError", evalue=verdict.message,
-                          traceback=[f"AssertionError: {verdict.message}"])
+        return new_output(
+            "error", ename="AssertionError", evalue=verdict.message, traceback=[f"AssertionError: {verdict.message}"]
+        )

@@ -67,7 +67,7 @@ SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 # Copy the student's files into the in-memory working directory, then become the kernel.
 _START = (
-    f'cp -R {INBOX}/. {WORKDIR}/ 2>/dev/null; '
+    f"cp -R {INBOX}/. {WORKDIR}/ 2>/dev/null; "
     f'if [ -d {MPL_CACHE} ]; then mkdir -p "$MPLCONFIGDIR" && cp -R {MPL_CACHE}/. "$MPLCONFIGDIR"/ 2>/dev/null; fi; '
     f'cd {WORKDIR} && exec "$@"'
 )
@@ -180,11 +180,16 @@ def bwrap_command(
         find_bwrap(),
         "--unshare-all",  # user, ipc, pid, net, uts, cgroup: no network at all
         "--unshare-user",
-        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
         "--disable-userns",  # no nested user namespaces (fewer kernel interfaces to attack)
-        "--cap-drop", "ALL",
+        "--cap-drop",
+        "ALL",
         "--die-with-parent",
-        "--hostname", "sandbox",
+        "--hostname",
+        "sandbox",
         *_system_args(),
     ]
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -341,8 +346,14 @@ class SandboxKernelManager(AsyncKernelManager):
         inbox = self._inbox(kw.pop("cwd", None))
         env = kernel_env(self.limits, {str(k): str(v) for k, v in self.extra_env.items()})
         cmd = bwrap_command(
-            list(kernel_cmd), limits=self.limits, inbox=inbox, ipc_dir=self.ipc_dir, env=env,
-            extra_ro=tuple(self.extra_ro), probe_dir=self.probe_dir or None, kdlib_view=self.kdlib_view or None,
+            list(kernel_cmd),
+            limits=self.limits,
+            inbox=inbox,
+            ipc_dir=self.ipc_dir,
+            env=env,
+            extra_ro=tuple(self.extra_ro),
+            probe_dir=self.probe_dir or None,
+            kdlib_view=self.kdlib_view or None,
         )
         if self.cgroup:
             from kdlib.grading.host import cgroups

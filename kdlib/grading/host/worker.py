@@ -151,8 +151,18 @@ def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Pat
     cd.student_id_exclude = ""
     cd.notebook_id = "*"
     sanitize = [ClearOutput, RestoreMetadata, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-    grade = [PlanProbes, SandboxExecute, JudgeCells, CapMarkdown, IgnorePattern, ClearMetadataPreprocessor,
-             LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    grade = [
+        PlanProbes,
+        SandboxExecute,
+        JudgeCells,
+        CapMarkdown,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
     del Execute  # replaced by SandboxExecute; the course's own list is not used (this one is the contract)
     cfg.Autograde.sanitize_preprocessors = sanitize
     cfg.Autograde.autograde_preprocessors = grade
@@ -167,7 +177,11 @@ def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Pat
     km = cfg.SandboxKernelManager
     km.ipc_dir = str(ipc)
     km.memory_mb, km.file_mb, km.tmp_mb, km.threads = (
-        job.limits.memory_mb, job.limits.file_mb, job.limits.tmp_mb, job.limits.threads)
+        job.limits.memory_mb,
+        job.limits.file_mb,
+        job.limits.tmp_mb,
+        job.limits.threads,
+    )
     km.max_message_bytes = job.max_output_bytes + 1_000_000
     km.log_file = str(kernel_log)
     km.probe_dir = str(probe)
@@ -423,8 +437,9 @@ def run_pool(jobs: list[Job], workers: int, on_done, progress: bool) -> None:
                 break
             broken: list[Job] = []
             ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
-                                        initializer=_worker_init) as pool:
+            with cf.ProcessPoolExecutor(
+                max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_worker_init
+            ) as pool:
                 futures = {pool.submit(grade_one, job): job for job in pending}
                 for fut in cf.as_completed(futures):
                     job = futures[fut]
