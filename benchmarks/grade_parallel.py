@@ -6,10 +6,11 @@ Builds three identical courses in a temporary folder with N submissions of 03_lo
 reference solution and a few wrong variants, in turn), then times
 
   (a) plain `nbgrader autograde 03_loss_torch --force`: one process, students one after another,
-      no sandbox; then `nbgrader generate_feedback`, timed separately;
-  (b) kdlib.safegrade.grade(..., jobs=N, feedback=False): every kernel in bubblewrap, grades and
+      no sandbox (nbgrader_config.py composes the same probe/judge stages into it); then
+      `nbgrader generate_feedback`, timed separately;
+  (b) kdlib.grading.grade(..., jobs=N, feedback=False): every kernel in bubblewrap, grades and
       CSV — the same work as (a);
-  (c) kdlib.safegrade.grade(..., jobs=N): the same plus the feedback HTML (what `kd grade` does),
+  (c) kdlib.grading.grade(..., jobs=N): the same plus the feedback HTML (what `kd grade` does),
       against (a) + generate_feedback;
 
 checks that all give every student the same grade on every test cell, and prints the times and
@@ -31,13 +32,16 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import nbformat  # noqa: E402
-
-from kdlib import grading, safegrade  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the same notebook filling the tests use
+
+from kdlib.grading import Course, grade  # noqa: E402
+from kdlib.grading.host import gradebook  # noqa: E402
+from tests.support import filled, read_pair, submit  # noqa: E402
+from tests.support import make_course as release_course  # noqa: E402
+
 NAME = "03_loss_torch"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 #: variant -> (old, new) patches of the reference answer; "reference" is unpatched
 VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
     "reference": (),
@@ -52,37 +56,20 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def filled(student_nb, solution_nb, patches) -> nbformat.NotebookNode:
-    """The student notebook with the (patched) reference answers in its solution cells."""
-    nb = nbformat.from_dict(student_nb)
-    answers = {
-        c.id: "\n".join(ln for ln in c.source.splitlines() if ln.strip() not in MARKERS)
-        for c in solution_nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    for old, new in patches:
-        cid = next(k for k, code in answers.items() if old in code)
-        answers[cid] = answers[cid].replace(old, new)
-    for c in nb.cells:
-        if c.id in answers:
-            c.source = answers[c.id]
-    return nb
-
-
 def make_course(course: Path, n: int) -> None:
     """A course with N submissions, the variants in turn."""
-    course.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / NAME, course / "solutions" / NAME)
-    grading.generate(NAME, course / "release", course)
-    student = nbformat.read(course / "release" / NAME / f"{NAME}.ipynb", as_version=4)
-    solution = nbformat.read(course / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
+    release_course(course, [NAME])
+    student, solution = read_pair(course, NAME)
     names = list(VARIANTS)
     for i in range(n):
         variant = names[i % len(names)]
-        folder = course / "submitted" / f"s{i:02d}_{variant}" / NAME
-        folder.mkdir(parents=True)
-        nbformat.write(filled(student, solution, VARIANTS[variant]), folder / f"{NAME}.ipynb")
+        submit(course, NAME, f"s{i:02d}_{variant}", filled(student, solution, VARIANTS[variant]))
+
+
+def cells(course: Path) -> dict[str, dict]:
+    """student -> {grade_id: (score, max)} from the course's gradebook."""
+    c = Course.load(course)
+    return {s: v[2] for s, v in gradebook.read_scores(c.db, c.course_id, NAME, c.students(NAME))[1].items()}
 
 
 def nbgrader(args: list[str], course: Path) -> float:
@@ -129,14 +116,12 @@ def one_round(base: Path, n: int, jobs: int) -> dict:
     reports = []
     for key, course, feedback in (("bare", bare, False), ("safe", safe, True)):
         step = "b" if key == "bare" else "c"
-        print(f"({step}) kdlib.safegrade.grade(jobs={jobs}, feedback={feedback}), sandboxed ...", flush=True)
+        print(f"({step}) kdlib.grading.grade(jobs={jobs}, feedback={feedback}), sandboxed ...", flush=True)
         r[key], r[key + "_cpu"] = timed(lambda c=course, f=feedback: reports.append(
-            safegrade.grade(c, NAME, jobs=jobs, record=False, feedback=f, progress=True)))
+            grade(c, NAME, jobs=jobs, record=False, feedback=f, progress=True)))
         print(f"    {r[key]:.1f} s")
-    ref = grading.read_grades(plain, NAME)
-    r["diff"] = {
-        s: (x.cells, ref[s].cells) for rep in reports for s, x in rep.results.items() if x.cells != ref[s].cells
-    }
+    ref = cells(plain)
+    r["diff"] = {s: (x.cells, ref.get(s)) for rep in reports for s, x in rep.results.items() if x.cells != ref.get(s)}
     r["problems"] = {s: x.describe() for rep in reports for s, x in rep.results.items() if x.reasons}
     return r
 
