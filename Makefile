@@ -1,8 +1,14 @@
 # kd-course: two commands set up a fresh machine —  make demo  and  make test.
-# The first run creates .venv from pyproject.toml + constraints.txt (about 2 minutes);
+# The first run creates .venv from pyproject.toml + constraints.txt (2-3 minutes, about 3 GB);
 # later runs reuse it and start at once.
 
 PYTHON ?= python3
+PY_NEEDED := 3.11
+#: PyTorch's CPU-only wheels: on Linux PyPI's torch is the CUDA build (~3 GB more of nvidia-*
+#: packages). Override with TORCH_INDEX=... (e.g. a CUDA index) if you want a GPU build.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN   := $(shell grep -E '^torch==' constraints.txt)
+UNAME       := $(shell uname -s)
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
@@ -23,9 +29,15 @@ GRADE_ARGS ?=
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' 2>/dev/null || { \
+	  echo "make: kd-course needs Python $(PY_NEEDED) or newer (numpy 2.4 and the pinned set); $(PYTHON) is $$($(PYTHON) --version 2>&1 || echo missing). Run e.g. make setup PYTHON=python3.11" >&2; exit 1; }
+	@echo "Setting up .venv (first run only: 2-3 minutes, about 3 GB; pip shows its progress)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[torch,tf,deploy,course,dev]"
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+ifeq ($(UNAME),Linux)
+	$(BIN)/python -m pip install --progress-bar on --retries 1 --no-deps --index-url $(TORCH_INDEX) "$(TORCH_PIN)"
+endif
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[torch,tf,deploy,course,dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (kd-course)" >/dev/null
 	@touch $@
 
@@ -35,8 +47,9 @@ demo: setup  ## train teacher, scratch and distilled students in both frameworks
 test: setup  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-lint: setup
-	$(BIN)/ruff check kdlib tests benchmarks
+lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
+	$(BIN)/ruff check kdlib tests benchmarks solutions
+	$(BIN)/ruff format --check kdlib tests benchmarks solutions
 
 lab: setup  ## open JupyterLab on the course
 	$(BIN)/jupyter lab --allow-root --notebook-dir=.
