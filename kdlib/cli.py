@@ -2,7 +2,8 @@
 
     kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
     kd data                      list the embedded data sets
-    kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.safegrade)
+    kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.grading)
+    kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
     kd drill [...]               interview drill from the question bank (see kdlib.drill)
 """
 
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="autograde collected submissions of an assignment",
                        add_help=False)
     g.add_argument("args", nargs=argparse.REMAINDER)
+    c = sub.add_parser("check", help="grade your own notebook as kd grade would (kd check --help)",
+                       add_help=False)
+    c.add_argument("args", nargs=argparse.REMAINDER)
     dr = sub.add_parser("drill", help="interview drill (kd drill --help)", add_help=False)
     dr.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -123,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         from kdlib.grading.cli import grade_cli
 
         return grade_cli(argv[1:])
+    if argv[:1] == ["check"]:
+        from kdlib.grading.check import cli as check_cli
+
+        return check_cli(argv[1:])
     if argv[:1] == ["drill"]:
         from kdlib import drill
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["quiet_environment", "set_quiet_environment", "warnings_to_stdout"]
+__all__ = ["check", "quiet_environment", "set_quiet_environment", "warnings_to_stdout"]
 
 
 def quiet_environment(cache: str | os.PathLike | None = None) -> dict[str, str]:
@@ -44,3 +44,20 @@ def warnings_to_stdout() -> None:
         print(warnings.formatwarning(message, category, filename, lineno, line), end="")
 
     warnings.showwarning = show
+
+
+def check(assignment: str, notebook: str | os.PathLike | None = None) -> int:
+    """Grade your saved notebook as ``kd grade`` would and print points and messages (``kd check``).
+
+    Save the notebook first (Ctrl-S): the check reads the file, not the running kernel. Runs
+    in a separate process, so nothing in this kernel is touched. Returns the exit status.
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "kdlib.cli", "check", assignment]
+    if notebook is not None:
+        cmd += ["--notebook", str(notebook)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    print(proc.stdout + proc.stderr, end="")
+    return proc.returncode
