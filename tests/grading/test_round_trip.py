@@ -128,3 +128,24 @@ def test_feedback_shows_no_judge_code(graded):
             text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
             leaked = [s for s in code if s in text]
             assert not leaked, f"judge code in the feedback of {student}: {leaked[:3]}"
+
+
+def test_grades_csv_has_cells_timestamps_and_a_canvas_twin(graded):
+    import csv
+
+    name = graded.cat.assignment
+    with (graded.course / "out" / "grades" / f"{name}.csv").open(newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert set(graded.results) <= set(rows)
+    for student, r in graded.results.items():
+        row = rows[student]
+        assert float(row["score"]) == pytest.approx(r.score) and float(row["max_score"]) == pytest.approx(r.max_score)
+        assert row["timestamp"], f"{student}: the timestamp must be filled in"
+        for gid, (score, _max) in r.cells.items():
+            assert float(row[f"cell:{gid}"]) == pytest.approx(score)
+    with (graded.course / "out" / "grades" / f"{name}.canvas.csv").open(newline="") as fh:
+        canvas = list(csv.reader(fh))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", name]
+    assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == graded.results["reference"].max_score
+    by_login = {row[3]: float(row[5]) for row in canvas[2:]}
+    assert by_login["reference"] == graded.results["reference"].max_score and by_login["untouched"] == 0

@@ -204,7 +204,12 @@ def grade(
         run_pool(todo, workers, on_done, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    gradebook.export_csv(course.db, course.course_id, assignment, csv)
+    stamps = {}
+    for student in chosen:
+        nb = course.root / course.submitted / student / assignment / f"{assignment}.ipynb"
+        if nb.is_file() and not nb.is_symlink():
+            stamps[student] = nb.stat().st_mtime
+    gradebook.export_csv(course.db, course.course_id, assignment, csv, stamps)
 
     results: dict[str, StudentResult] = {}
     for student in chosen:

@@ -26,17 +26,28 @@ def sqlite_copy(src: Path, dest: Path) -> None:
         b.close()
 
 
-def backup(db: Path) -> Path | None:
-    """A timestamped copy of the gradebook next to it (None if there is none yet)."""
+#: gradebook backups kept in ``backups/`` (the oldest beyond this are removed)
+KEEP_BACKUPS = 20
+
+
+def backup(db: Path, keep: int = KEEP_BACKUPS) -> Path | None:
+    """A timestamped copy of the gradebook in ``backups/`` beside it; None if there is no gradebook yet.
+
+    Only the newest ``keep`` backups stay (``backups/`` is ignored by git).
+    """
     if not db.is_file():
         return None
+    folder = db.parent / "backups"
+    folder.mkdir(exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    dest = db.with_name(f"{db.name}.{stamp}.bak")
+    dest = folder / f"{db.name}.{stamp}.bak"
     n = 1
     while dest.exists():
-        dest = db.with_name(f"{db.name}.{stamp}-{n}.bak")
+        dest = folder / f"{db.name}.{stamp}-{n}.bak"
         n += 1
     sqlite_copy(db, dest)
+    for old in sorted(folder.glob(f"{db.name}.*.bak"), key=lambda p: p.stat().st_mtime)[:-keep]:
+        old.unlink()
     return dest
 
 
@@ -128,10 +139,71 @@ def read_scores(
     return max_score, out
 
 
-def export_csv(db: Path, course_id: str, assignment: str, csv: Path) -> None:
-    """nbgrader's CSV export of one assignment."""
-    from nbgrader.plugins import CsvExportPlugin
+def export_csv(
+    db: Path, course_id: str, assignment: str, csv: Path, submitted: dict[str, float] | None = None
+) -> tuple[Path, Path]:
+    """Grades of one assignment as two CSV files; returns (grades, canvas).
 
+    ``csv`` (e.g. ``out/grades/03_loss_torch.csv``): one row per student the gradebook knows —
+    ``student_id, timestamp, score, max_score, late_penalty`` and one column per graded cell
+    (``cell:<grade_id>``, points). ``timestamp`` is nbgrader's submission time, else the time
+    the submitted notebook was last written (``submitted``: student -> POSIX time), ISO 8601.
+    ``<name>.canvas.csv`` beside it is a Canvas gradebook import: the columns ``Student, ID,
+    SIS User ID, SIS Login ID, Section, <assignment>`` and a ``Points Possible`` row; Canvas
+    matches rows on the login id (nbgrader's student id) and creates the assignment column.
+    """
+    import csv as csvlib
+
+    from nbgrader.api import MissingEntry
+
+    submitted = submitted or {}
     csv.parent.mkdir(parents=True, exist_ok=True)
+    canvas = csv.with_name(f"{csv.stem}.canvas.csv")
     with _gradebook(db, course_id) as gb:
-        CsvExportPlugin(to=str(csv), assignment=[assignment]).export(gb)
+        record = gb.find_assignment(assignment)
+        cells = [g.name for nb in record.notebooks for g in nb.grade_cells]
+        max_score = float(record.max_score)
+        rows = []
+        for student in sorted(s.id for s in gb.students):
+            try:
+                sub = gb.find_submission(assignment, student)
+            except MissingEntry:
+                rows.append(
+                    {
+                        "student_id": student,
+                        "timestamp": "",
+                        "score": 0.0,
+                        "max_score": max_score,
+                        "late_penalty": 0.0,
+                        **{f"cell:{c}": 0.0 for c in cells},
+                    }
+                )
+                continue
+            stamp = sub.timestamp.isoformat() if sub.timestamp else ""
+            if not stamp and student in submitted:
+                stamp = datetime.fromtimestamp(submitted[student]).isoformat(timespec="seconds")
+            points = {g.name: float(g.score) for nb in sub.notebooks for g in nb.grades}
+            rows.append(
+                {
+                    "student_id": student,
+                    "timestamp": stamp,
+                    "score": float(sub.score),
+                    "max_score": float(sub.max_score),
+                    "late_penalty": float(sub.late_submission_penalty),
+                    **{f"cell:{c}": points.get(c, 0.0) for c in cells},
+                }
+            )
+    fields = ["student_id", "timestamp", "score", "max_score", "late_penalty", *(f"cell:{c}" for c in cells)]
+    with csv.open("w", newline="", encoding="utf-8") as fh:
+        writer = csvlib.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    with canvas.open("w", newline="", encoding="utf-8") as fh:
+        writer = csvlib.writer(fh)
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+        writer.writerow(["Points Possible", "", "", "", "", f"{max_score:g}"])
+        for row in rows:
+            writer.writerow(
+                [row["student_id"], "", "", row["student_id"], "", f"{row['score'] - row['late_penalty']:g}"]
+            )
+    return csv, canvas

@@ -113,6 +113,10 @@ def _logger(path: Path | None) -> logging.Logger:
     """A logger writing to ``path`` that also takes nbgrader's and jupyter's messages (None: drop)."""
     handler: logging.Handler = logging.FileHandler(path) if path else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s"))
+    # nbgrader warns "Attribute 'checksum' for cell ... has changed!" for every test cell of every
+    # untouched submission (upstream issue #1961): noise an instructor would read as tampering.
+    # Real edits of locked cells are found and reported by RestoreMetadata instead.
+    handler.addFilter(lambda record: "Attribute 'checksum'" not in record.getMessage())
     log = logging.getLogger("kdlib.grading.worker")
     for logger in (log, *(logging.getLogger(name) for name in _LOGGERS)):
         for old in logger.handlers:
