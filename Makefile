@@ -24,7 +24,9 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 DEMO_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: setup demo test lint lab release grade benchmark clean
+.PHONY: setup demo test lint lab lab-instructor start release grade benchmark clean
+#: jupyter refuses to run as root without this flag; ordinary users do not need it
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 setup: $(STAMP)
 
@@ -51,11 +53,17 @@ lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
 	$(BIN)/ruff check kdlib tests benchmarks solutions
 	$(BIN)/ruff format --check kdlib tests benchmarks solutions
 
-lab: setup  ## open JupyterLab on the course
-	$(BIN)/jupyter lab --allow-root --notebook-dir=.
+start: setup  ## copy the student notebooks into work/ (yours; never overwritten)
+	$(BIN)/kd start
 
-release: setup  ## regenerate the student notebooks/ from solutions/
-	$(BIN)/python -m kdlib.grading release $(ASSIGNMENTS)
+lab: start  ## JupyterLab for learners, on work/ (nbgrader's instructor tools hidden)
+	JUPYTER_CONFIG_DIR=$(abspath jupyter-config/learner) $(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=work
+
+lab-instructor: setup  ## JupyterLab on the whole course with nbgrader's Formgrader and Create Assignment
+	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=.
+
+release: setup  ## regenerate the student notebooks/ from solutions/ (RELEASE_ARGS=--force to overwrite work, with a backup)
+	$(BIN)/python -m kdlib.grading release $(RELEASE_ARGS) $(ASSIGNMENTS)
 
 grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_torch
 	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=03_loss_torch (one of: $$(ls solutions | paste -sd' ' -))" >&2; exit 2; }

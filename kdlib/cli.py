@@ -1,10 +1,11 @@
 """The ``kd`` command.
 
-    kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
-    kd data                      list the embedded data sets
-    kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.grading)
-    kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
-    kd drill [...]               interview drill from the question bank (see kdlib.drill)
+kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
+kd data                      list the embedded data sets
+kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.grading)
+kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
+kd start [ASSIGNMENT ...]    copy the student notebooks into work/ (your workspace; never overwritten)
+kd drill [...]               interview drill from the question bank (see kdlib.drill)
 """
 
 from __future__ import annotations
@@ -32,21 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seeds", type=positive_int, default=2, help="number of seeds (0..N-1)")
     d.add_argument("--temperature", type=positive_float, default=4.0)
     d.add_argument("--alpha", type=unit_float, default=0.9, help="weight of the soft term")
-    d.add_argument("--pool-size", type=non_negative_int, default=None,
-                   help="unlabeled transfer-pool size (0 leaves the pool rows out)")
-    d.add_argument("--epochs-scale", type=positive_float, default=1.0,
-                   help="multiply every epoch count (e.g. 0.1 for a smoke run)")
+    d.add_argument(
+        "--pool-size",
+        type=non_negative_int,
+        default=None,
+        help="unlabeled transfer-pool size (0 leaves the pool rows out)",
+    )
+    d.add_argument(
+        "--epochs-scale", type=positive_float, default=1.0, help="multiply every epoch count (e.g. 0.1 for a smoke run)"
+    )
     d.add_argument("--json", type=Path, default=None, help="write machine-readable results here")
     d.add_argument("--figure", default="out/demo.png", help="where to save the plot ('' for none)")
     d.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     sub.add_parser("data", help="list the embedded data sets")
 
-    g = sub.add_parser("grade", help="autograde collected submissions of an assignment",
-                       add_help=False)
+    g = sub.add_parser("grade", help="autograde collected submissions of an assignment", add_help=False)
     g.add_argument("args", nargs=argparse.REMAINDER)
-    c = sub.add_parser("check", help="grade your own notebook as kd grade would (kd check --help)",
-                       add_help=False)
+    st = sub.add_parser("start", help="copy the student notebooks into work/ (kd start --help)", add_help=False)
+    st.add_argument("args", nargs=argparse.REMAINDER)
+    c = sub.add_parser("check", help="grade your own notebook as kd grade would (kd check --help)", add_help=False)
     c.add_argument("args", nargs=argparse.REMAINDER)
     dr = sub.add_parser("drill", help="interview drill (kd drill --help)", add_help=False)
     dr.add_argument("args", nargs=argparse.REMAINDER)
@@ -54,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fmt_table(table: list[dict]) -> str:
-    head = f"{'framework':<9} {'model':<24} {'accuracy':>15} {'agree':>7} {'gap closed':>10} " \
-           f"{'params':>8} {'KiB':>7} {'µs/sample':>9}"
+    head = (
+        f"{'framework':<9} {'model':<24} {'accuracy':>15} {'agree':>7} {'gap closed':>10} "
+        f"{'params':>8} {'KiB':>7} {'µs/sample':>9}"
+    )
     lines = [head, "-" * len(head)]
     for t in table:
         acc = f"{100 * t['accuracy_mean']:.1f} ± {100 * t['accuracy_std']:.1f}"
@@ -80,9 +88,12 @@ def cmd_demo(a: argparse.Namespace) -> int:
     rows = experiment.ROWS if recipe.pool_size > 0 else experiment.ROWS[:3]
     frameworks = ["torch", "tf"] if a.framework == "both" else [a.framework]
     progress = False if a.no_progress else None
-    print(f"kd demo: {a.dataset}, frameworks {frameworks}, seeds 0..{a.seeds - 1}, "
-          f"T={recipe.temperature}, alpha={recipe.alpha} (weight of the soft term), "
-          f"transfer pool {recipe.pool_size:,} unlabeled inputs", flush=True)
+    print(
+        f"kd demo: {a.dataset}, frameworks {frameworks}, seeds 0..{a.seeds - 1}, "
+        f"T={recipe.temperature}, alpha={recipe.alpha} (weight of the soft term), "
+        f"transfer pool {recipe.pool_size:,} unlabeled inputs",
+        flush=True,
+    )
     t0 = time.perf_counter()
     runs = []
     for fw in frameworks:
@@ -95,9 +106,11 @@ def cmd_demo(a: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     print()
     print(_fmt_table(table))
-    print(f"\naccuracy: mean ± std over {a.seeds} seed(s) on the {len(load_dataset(a.dataset).y_test)}"
-          f" test samples; agree: top-1 agreement with the teacher; gap closed: share of the "
-          f"teacher–scratch accuracy gap; {seconds:.0f} s in all.")
+    print(
+        f"\naccuracy: mean ± std over {a.seeds} seed(s) on the {len(load_dataset(a.dataset).y_test)}"
+        f" test samples; agree: top-1 agreement with the teacher; gap closed: share of the "
+        f"teacher–scratch accuracy gap; {seconds:.0f} s in all."
+    )
     if a.figure:
         from kdlib.plots import plot_results
 
@@ -107,8 +120,15 @@ def cmd_demo(a: argparse.Namespace) -> int:
         print(f"figure: {a.figure}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"dataset": a.dataset, "frameworks": frameworks, "seeds": a.seeds,
-                   "recipe": recipe.__dict__, "seconds": seconds, "summary": table, "runs": runs}
+        payload = {
+            "dataset": a.dataset,
+            "frameworks": frameworks,
+            "seeds": a.seeds,
+            "recipe": recipe.__dict__,
+            "seconds": seconds,
+            "summary": table,
+            "runs": runs,
+        }
         a.json.write_text(json.dumps(payload, indent=2))
         print(f"json: {a.json}")
     return 0
@@ -127,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         from kdlib.grading.cli import grade_cli
 
         return grade_cli(argv[1:])
+    if argv[:1] == ["start"]:
+        from kdlib.workspace import cli as start_cli
+
+        return start_cli(argv[1:])
     if argv[:1] == ["check"]:
         from kdlib.grading.check import cli as check_cli
 

@@ -3,7 +3,7 @@
 The stages, one module each (a reader can follow a submission through them):
 
 1. :mod:`~kdlib.grading.course` — the course layout, from ``nbgrader_config.py``;
-2. :mod:`~kdlib.grading.release` — student versions of the source notebooks;
+2. :mod:`~kdlib.grading.releases` — student versions of the source notebooks;
 3. :mod:`~kdlib.grading.host.executor` / :mod:`~kdlib.grading.host.sandbox` /
    :mod:`~kdlib.grading.host.cgroups` — run the notebook's kernel in bubblewrap, capped;
 4. :mod:`~kdlib.grading.host.probes` with :mod:`~kdlib.grading.judge` — hidden checks: a *probe*
@@ -27,9 +27,9 @@ _NAMES = {
     "Course": "kdlib.grading.course",
     "GradingError": "kdlib.grading.course",
     "ROOT": "kdlib.grading.course",
-    "generate": "kdlib.grading.release",
-    "generate_all": "kdlib.grading.release",
-    "release": "kdlib.grading.release",
+    "generate": "kdlib.grading.releases",
+    "generate_all": "kdlib.grading.releases",
+    "release": "kdlib.grading.releases",
     "grade": "kdlib.grading.host.grade",
     "Report": "kdlib.grading.host.report",
     "StudentResult": "kdlib.grading.host.report",

@@ -138,7 +138,7 @@ def check(
 ) -> list[CheckResult]:
     """Grade each of ``notebooks`` (the learner's own files) as a submission of ``assignment``."""
     from kdlib.grading.host.grade import grade
-    from kdlib.grading.release import generate
+    from kdlib.grading.releases import generate
 
     course = Course.load(course_dir)
     course.check_assignment(assignment)

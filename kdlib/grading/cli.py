@@ -1,7 +1,7 @@
 """Stage 7 — the command line: ``kd grade`` and ``python -m kdlib.grading``.
 
 kd grade ASSIGNMENT [--jobs N] [--timeout S] [--memory-mb M] [--students A B ...] [--no-sandbox]
-python -m kdlib.grading release NAME [NAME ...]     # make release
+python -m kdlib.grading release [--force] NAME ...  # make release (refuses to overwrite work)
 python -m kdlib.grading grade NAME [options]        # = kd grade
 python -m kdlib.grading list
 """
@@ -104,11 +104,11 @@ def grade_cli(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m kdlib.grading {release NAME... | grade NAME [options] | list}``."""
-    from kdlib.grading.release import release
+    from kdlib.grading.releases import release
 
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = (
-        "usage: python -m kdlib.grading release NAME [NAME ...]\n"
+        "usage: python -m kdlib.grading release [--force] NAME [NAME ...]\n"
         "       python -m kdlib.grading grade NAME [kd grade options]\n"
         "       python -m kdlib.grading list"
     )
@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(Course.load().assignments()))
         return 0
     if command == "release":
+        force = "--force" in rest
         try:
-            release(rest)
+            release([r for r in rest if r != "--force"], force=force)
         except GradingError as err:
             print(f"release: {err}", file=sys.stderr)
             return 2

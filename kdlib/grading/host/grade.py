@@ -25,7 +25,7 @@ from kdlib.grading.host import gradebook
 from kdlib.grading.host.report import Report, StudentResult
 from kdlib.grading.host.sandbox import Limits, SandboxError, check_sandbox, find_bwrap
 from kdlib.grading.host.worker import Job, Outcome, copy_files, run_pool
-from kdlib.grading.release import generate
+from kdlib.grading.releases import generate
 
 __all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "DEFAULT_TIMEOUT", "MIN_MEMORY_MB", "check_settings", "grade"]
 

@@ -3,6 +3,11 @@
 ``make release`` regenerates ``notebooks/`` from ``solutions/``. nbgrader writes into a
 temporary folder first, so a failure leaves the released notebooks as they were. The gradebook
 learns each assignment's graded cells on the way (grading needs that).
+
+A released notebook someone worked in (it has outputs, or its answer cells differ from the new
+release) is never overwritten silently: :func:`release` refuses, naming it, unless ``force``
+is given — then a copy goes to ``backups/notebooks/`` first. Learners work in ``work/``
+(``kd start``), which release never touches.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from kdlib.grading.course import Course, GradingError
@@ -64,8 +70,28 @@ def generate_all(
     return {name: _made(out, name) for name in names}
 
 
-def release(names: list[str], course_dir: str | os.PathLike | None = None) -> None:
-    """Regenerate ``notebooks/NAME/`` from ``solutions/NAME/`` for each name."""
+def worked_in(existing: Path, fresh: Path) -> str:
+    """Why ``existing`` holds someone's work that ``fresh`` would replace ('' if it holds none)."""
+    import nbformat
+
+    try:
+        old = nbformat.read(existing, as_version=4)
+    except Exception:
+        return "it is not a notebook nbformat can read"
+    new = nbformat.read(fresh, as_version=4)
+    if any(c.get("outputs") or c.get("execution_count") for c in old.cells if c.cell_type == "code"):
+        return "it has outputs (someone ran it)"
+    answers = {c.get("id"): c.source for c in new.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    changed = [c.get("id") for c in old.cells if c.get("id") in answers and c.source != answers[c.get("id")]]
+    return f"its answer cells {', '.join(changed)} differ from the release" if changed else ""
+
+
+def release(names: list[str], course_dir: str | os.PathLike | None = None, *, force: bool = False) -> None:
+    """Regenerate ``notebooks/NAME/`` from ``solutions/NAME/`` for each name.
+
+    Refuses (GradingError naming the files) to replace a notebook someone worked in, unless
+    ``force``: then the old file is copied to ``backups/notebooks/`` first.
+    """
     course = Course.load(course_dir)
     if not names:
         raise GradingError(f"no assignment given. Valid names: {', '.join(course.assignments())}")
@@ -77,6 +103,26 @@ def release(names: list[str], course_dir: str | os.PathLike | None = None) -> No
             made = generate_all(tmp, course.root)
         else:
             made = {name: generate(name, tmp, course.root) for name in dict.fromkeys(names)}
+        worked = {}
+        for name in dict.fromkeys(names):
+            for old in (course.root / course.release / name).glob("*.ipynb"):
+                fresh = made[name] / old.name
+                why = worked_in(old, fresh) if fresh.is_file() else "the new release has no such notebook"
+                if why:
+                    worked[old] = why
+        if worked and not force:
+            listing = "\n".join(f"  {p.relative_to(course.root)}: {why}" for p, why in worked.items())
+            raise GradingError(
+                f"release would overwrite work in {len(worked)} notebook(s):\n{listing}\n"
+                "Learners: keep your work in work/ (kd start copies the notebooks there). Instructors: "
+                "release --force keeps a copy in backups/notebooks/ and overwrites."
+            )
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for old in worked:
+            keep = course.root / "backups" / "notebooks" / f"{old.stem}.{stamp}.ipynb"
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(old, keep)
+            print(f"kept a copy of {old.relative_to(course.root)} in {keep.relative_to(course.root)}")
         for name in dict.fromkeys(names):
             dest = course.root / course.release / name
             if dest.exists():
