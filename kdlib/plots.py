@@ -68,8 +68,7 @@ def plot_results(results: Sequence[Mapping], metric: str = "accuracy", title: st
         ax.bar(xs, means, width, yerr=stds, capsize=3, label=fw)
     ax.set_xticks(range(len(models)), models, rotation=15)
     ax.set_ylabel(metric)
-    lo = np.nanmin([r[f"{metric}_mean"] for r in results])
-    ax.set_ylim(max(0.0, lo - 0.15), 1.0)
+    ax.set_ylim(0.0, 1.0)  # from 0: a cut axis would make small differences look large
     ax.legend()
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)

@@ -41,6 +41,20 @@ def test_demo_without_pool_has_three_rows(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert [t["model"] for t in json.loads(out.read_text())["summary"]] == [
         "teacher", "student (scratch)", "student (KD)"]
+    assert "±" not in r.stdout.split("framework model")[1], "one seed has no spread to show"
+    assert "accuracy: one seed" in r.stdout
+
+
+def test_help_gives_every_option_with_its_default():
+    from kdlib.experiment import Recipe
+
+    demo = " ".join(kd("demo", "--help").stdout.split())
+    assert f"(default: {Recipe().pool_size})" in demo
+    for option, default in [("--seeds", "2"), ("--temperature", "4.0"), ("--alpha", "0.9"), ("--dataset", "mnist1d"),
+                            ("--epochs-scale", "1.0"), ("--figure", "out/demo.png")]:
+        assert option in demo and f"(default: {default})" in demo, (option, demo)
+    grade = " ".join(kd("grade", "--help").stdout.split())
+    assert "--timeout" in grade and "(default: 600" in grade and "--memory-mb" in grade and "(default: 6144)" in grade
 
 
 @pytest.mark.parametrize(
