@@ -1,0 +1,52 @@
+"""Every command the README shows can be run as written after the two setup commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    """Shell commands of ```bash blocks and `inline` spans that start with make or .venv/bin/."""
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+        found += [ln.split("#")[0].strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+    found += re.findall(r"`((?:make|\.venv/bin/)[^`]*)`", README)
+    return [c for c in found if c.startswith(("make ", ".venv/bin/"))]
+
+
+def _make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][a-z-]*):", text, flags=re.M))
+
+
+def test_readme_has_runnable_commands():
+    commands = _commands()
+    assert len(commands) >= 10
+    targets = _make_targets()
+    kd_commands = {"demo", "data", "grade", "check", "start", "drill"}
+    for cmd in commands:
+        words = shlex.split(cmd.replace("…", "x"))
+        if words[0] == "make":
+            named = [w for w in words[1:] if "=" not in w]
+            assert named and all(t in targets for t in named), f"README: {cmd!r} names no Makefile target"
+        elif words[0] == ".venv/bin/kd":
+            assert len(words) > 1 and words[1] in kd_commands, f"README: {cmd!r}: no such kd command"
+        elif words[0] == ".venv/bin/python":
+            target = words[1] if words[1] != "-m" else words[2]
+            if words[1] == "-m":
+                assert target.startswith("kdlib"), cmd
+            else:
+                assert (ROOT / target).is_file(), f"README: {cmd!r}: no file {target}"
+
+
+def test_the_two_setup_commands_are_first_and_make_knows_them():
+    first = re.search(r"```bash\n(.*?)```", README, flags=re.S).group(1)
+    assert "make demo" in first and "make test" in first
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "demo", "test"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
