@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -90,3 +91,17 @@ def test_instructor_mistakes_are_judge_errors():
         j.plan("nope")
     with pytest.raises(JudgeError, match="two checks"):
         j.check("twice")(lambda ask: None)
+
+
+def test_an_assignment_without_a_judge_is_refused(tmp_path):
+    import shutil
+
+    from kdlib.grading import GradingError, grade
+    from tests.support import ROOT, submit
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "solutions" / "03_loss_torch", tmp_path / "solutions" / "03_loss_torch")
+    (tmp_path / "solutions" / "03_loss_torch" / "judge.py").unlink()
+    submit(tmp_path, "03_loss_torch", "amy", nbformat.v4.new_notebook())
+    with pytest.raises(GradingError, match="has no solutions/03_loss_torch/judge.py"):
+        grade(tmp_path, "03_loss_torch", record=False, progress=False)

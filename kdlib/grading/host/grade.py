@@ -146,7 +146,12 @@ def grade(
     cores = os.cpu_count() or 1
     limits = Limits(memory_mb=int(memory_mb), threads=max(1, cores // min(workers, len(chosen))))
     judge_file = judging.find(course.root / course.source, assignment)
-    key = judging.load(judge_file).answer_key if judge_file else []
+    if judge_file is None:
+        raise GradingError(
+            f"{assignment} has no {course.source}/{assignment}/{judging.JUDGE_FILE}: kd grade decides hidden checks "
+            "outside the student's kernel and will not run them inside it (see docs/grading.md)"
+        )
+    key = judging.load(judge_file).answer_key
     if sandbox:
         find_bwrap()
         check_sandbox(limits)

@@ -8,7 +8,8 @@ probe message within size limits, lets the judge decide, and leaves the verdict 
 only output: nothing (passed) or an error naming the mistake (failed). nbgrader's
 SaveAutoGrades then scores the cells from those outputs as usual.
 
-An assignment without ``judge.py`` is left alone (its test cells run as they are).
+An assignment without ``judge.py``, or whose test cells still hold ``### BEGIN HIDDEN TESTS``,
+is refused: its hidden tests would otherwise run in the student's process.
 """
 
 from __future__ import annotations
@@ -66,7 +67,16 @@ class PlanProbes(NbGraderPreprocessor):
         info = resources["nbgrader"]
         path = judging.find(self._source(), info["assignment"])
         if path is None:
-            return nb, resources
+            raise judging.JudgeError(
+                f"{info['assignment']} has no {judging.JUDGE_FILE} beside its source notebook: its hidden "
+                "checks would run in the student's kernel. Move them into a judge (docs/grading.md)."
+            )
+        for cell in nb.cells:
+            if _is_test(cell) and "### BEGIN HIDDEN TESTS" in cell.source:
+                raise judging.JudgeError(
+                    f"test cell {cell.metadata.nbgrader['grade_id']} of {info['assignment']} holds hidden tests: "
+                    "they would run in the student's kernel. Move them into judge.py (docs/grading.md)."
+                )
         judge = judging.load(path)
         folder = Path(self.probe_dir or tempfile.mkdtemp(prefix="kd-probe-"))
         folder.mkdir(parents=True, exist_ok=True)
