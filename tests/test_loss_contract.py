@@ -1,4 +1,4 @@
-"""The loss contract of DESIGN.md, checked on NumPy, PyTorch and TensorFlow alike.
+"""The loss contract of docs/architecture.md, checked on NumPy, PyTorch and TensorFlow alike.
 
 Parity: float32 within 1e-5 relative, float64 within 1e-10; gradients against finite
 differences and the closed form; properties; every bad input -> ValueError naming the argument.

@@ -1,7 +1,7 @@
 """A ``keras.Model`` that distils a frozen teacher into a student (used by kdlib.tf.train.distill).
 
 In the spirit of the keras.io example ``examples/vision/knowledge_distillation.py``, but with
-the course's loss contract (DESIGN.md) — read the class docstring for the differences.
+the course's loss contract (docs/architecture.md) — read the class docstring for the differences.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Distiller(keras.Model):
     Keras 3 also ships ``keras.distillation`` (``Distiller`` + ``LogitsDistillation``). Its
     ``LogitsDistillation(temperature=T)`` with the default ``loss="kl_divergence"`` drops the
     T² factor (and the softmax); pass ``loss=keras.losses.KLDivergence()`` as an instance to
-    get the intended loss — see DESIGN.md.
+    get the intended loss — see docs/architecture.md.
     """
 
     def __init__(

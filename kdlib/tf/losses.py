@@ -1,4 +1,4 @@
-"""Distillation losses in TensorFlow (the contract of DESIGN.md; mirrors kdlib.torch.losses).
+"""Distillation losses in TensorFlow (the contract of docs/architecture.md; mirrors kdlib.torch.losses).
 
 Shapes: logits (B, C) float; labels (B,) integer class indices. Every function accepts NumPy
 arrays or tf tensors, float32 or float64, and returns a scalar tensor of the input's dtype.

@@ -1,4 +1,4 @@
-"""Distillation losses in PyTorch (the contract of DESIGN.md; mirrors kdlib.tf.losses).
+"""Distillation losses in PyTorch (the contract of docs/architecture.md; mirrors kdlib.tf.losses).
 
 Shapes: logits (B, C) float; labels (B,) integer class indices. Every function accepts
 float32 or float64 tensors and returns a scalar tensor of the same dtype.
