@@ -16,6 +16,8 @@ if keras.backend.backend() != "tensorflow":
         f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before importing keras"
     )
 
+from kdlib._lazy import attributes  # noqa: E402
+
 _MODULES = ("distiller", "losses", "models", "predict", "train")
 
 _NAMES = {
@@ -35,14 +37,4 @@ _NAMES = {
 }
 __all__ = sorted([*_NAMES, *_MODULES])
 
-
-def __getattr__(name: str):
-    # Lazy (PEP 562): `from kdlib.tf import build_model` imports models.py only, so a graded
-    # notebook can use the models while the module that grades it (e.g. train) is hidden.
-    import importlib
-
-    if name in _MODULES:
-        return importlib.import_module(f"kdlib.tf.{name}")
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"kdlib.tf.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'kdlib.tf' has no attribute {name!r}")
+__getattr__ = attributes("kdlib.tf", _MODULES, _NAMES)

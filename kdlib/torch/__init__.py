@@ -1,5 +1,7 @@
 """PyTorch side of kdlib: ``losses``, ``models``, ``predict``, ``train``, ``methods`` (same names as ``kdlib.tf``)."""
 
+from kdlib._lazy import attributes
+
 _MODULES = ("losses", "methods", "models", "predict", "train")
 
 _NAMES = {
@@ -18,14 +20,4 @@ _NAMES = {
 }
 __all__ = sorted([*_NAMES, *_MODULES])
 
-
-def __getattr__(name: str):
-    # Lazy (PEP 562): `from kdlib.torch import build_model` imports models.py only, so a graded
-    # notebook can use the models while the module that grades it (e.g. train) is hidden.
-    import importlib
-
-    if name in _MODULES:
-        return importlib.import_module(f"kdlib.torch.{name}")
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"kdlib.torch.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'kdlib.torch' has no attribute {name!r}")
+__getattr__ = attributes("kdlib.torch", _MODULES, _NAMES)
