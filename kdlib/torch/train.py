@@ -16,7 +16,6 @@ from tqdm.auto import tqdm
 
 from kdlib import _validate as v
 from kdlib.history import History
-from kdlib.torch.losses import distillation_loss
 from kdlib.torch.predict import _check_xy, evaluate, predict_logits, set_seed
 
 __all__ = ["History", "distill", "evaluate", "fit", "predict_logits", "set_seed"]
@@ -104,6 +103,9 @@ def distill(
     computed once for the whole transfer set when ``cache_teacher`` (the default), else every
     batch (same result for a deterministic teacher, slower).
     """
+    # imported here, not at the top: fit() must work in a graded notebook that hides the losses
+    from kdlib.torch.losses import distillation_loss
+
     v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
