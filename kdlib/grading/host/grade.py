@@ -232,7 +232,7 @@ def grade(
     for student, r in results.items():
         r.max_score = max_score
         if student in scores:
-            r.score, r.max_score, r.cells, notebooks = scores[student]
+            r.score, r.max_score, r.cells, notebooks, r.pending = scores[student]
             for nb in notebooks:
                 html = course.root / course.feedback / student / assignment / f"{nb}.html"
                 if html.is_file():

@@ -120,8 +120,11 @@ def merge(db: Path, course_id: str, assignment: str, student: str, data: dict[st
 
 def read_scores(
     db: Path, course_id: str, assignment: str, students: list[str]
-) -> tuple[float, dict[str, tuple[float, float, dict[str, tuple[float, float]], list[str]]]]:
-    """The assignment's max score and, per student with a submission: (score, max, cells, notebooks)."""
+) -> tuple[float, dict[str, tuple[float, float, dict[str, tuple[float, float]], list[str], set[str]]]]:
+    """The assignment's max score and, per student with a submission: (score, max, cells, notebooks, pending).
+
+    ``pending``: the cells still waiting for an instructor's hand grade.
+    """
     from nbgrader.api import MissingEntry
 
     out = {}
@@ -133,9 +136,11 @@ def read_scores(
             except MissingEntry:
                 continue
             cells: dict[str, tuple[float, float]] = {}
+            pending: set[str] = set()
             for nb in sub.notebooks:
                 cells.update({g.name: (float(g.score), float(g.max_score)) for g in nb.grades})
-            out[student] = (float(sub.score), float(sub.max_score), cells, [nb.name for nb in sub.notebooks])
+                pending |= {g.name for g in nb.grades if g.needs_manual_grade}
+            out[student] = (float(sub.score), float(sub.max_score), cells, [nb.name for nb in sub.notebooks], pending)
     return max_score, out
 
 

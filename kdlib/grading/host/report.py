@@ -47,6 +47,8 @@ class StudentResult:
     max_score: float = 0.0
     #: grade_id -> (score, max_score), from the real gradebook after the merge
     cells: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: cells waiting for an instructor's hand grade (not counted as lost)
+    pending: set[str] = field(default_factory=set)
     #: REASONS key -> detail
     reasons: dict[str, str] = field(default_factory=dict)
     #: things worth a human look that did not change the grade
@@ -57,8 +59,13 @@ class StudentResult:
 
     @property
     def lost(self) -> dict[str, float]:
-        """Graded cells that lost points: grade_id -> points lost."""
-        return {k: m - s for k, (s, m) in self.cells.items() if s < m}
+        """Graded cells that lost points: grade_id -> points lost (cells awaiting a hand grade left out)."""
+        return {k: m - s for k, (s, m) in self.cells.items() if s < m and k not in self.pending}
+
+    @property
+    def auto_max(self) -> float:
+        """The points this submission could earn before any hand grading."""
+        return sum(m for k, (_s, m) in self.cells.items() if k not in self.pending)
 
     def describe(self) -> str:
         """One line: the reasons with their details."""
@@ -101,6 +108,8 @@ class Report:
             lines += ["", f"graded ({len(self.graded)}):", f"  {'student':<{width}}  {'score':>11}  lost points on"]
             for r in self.graded:
                 lost = ", ".join(f"{k} (-{v:g})" for k, v in r.lost.items()) or "-"
+                if r.pending:
+                    lost += f"; by hand: {', '.join(sorted(r.pending))}"
                 lines.append(f"  {names[r.student]:<{width}}  {r.score:>5g} / {r.max_score:<3g}  {lost}")
         if self.failed:
             lines += ["", f"failed or flagged ({len(self.failed)}):", f"  {'student':<{width}}  {'score':>11}  reason"]
