@@ -1,0 +1,12 @@
+"""Cells after the tests sleep 9 s each (under the per-cell limit) until the wall-time limit stops
+the notebook: the tests that finished keep their points; grading ends near the limit."""
+
+from tests.grading.hostile import Case, add_cell
+
+
+def make(nb, ctx):
+    for _ in range(15):  # 135 s of sleep: more than the 90 s wall-time limit
+        add_cell(nb, "import time\ntime.sleep(9)")
+
+
+CASE = Case(__doc__, make, reasons=frozenset({"timeout"}))
