@@ -36,16 +36,14 @@ os.makedirs(c.Exchange.root, exist_ok=True)
 c.Execute.timeout = 120
 # Always grade with this course's kernel, whatever the student's notebook metadata says.
 c.Execute.kernel_name = "python3"
-# Minimal tracebacks: a failing hidden test must not print its own source lines into the
-# feedback (nbclient still adds --HistoryManager.hist_file=:memory: for IPython kernels).
-c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+# (No traceback trimming is needed: hidden checks never run in the kernel, so no traceback can
+# show their source; learners get full tracebacks of their own code.)
 
 # --- grading -------------------------------------------------------------------------------
 # Hidden checks run outside the student's kernel: before Execute each test cell is replaced by
 # a probe (kdlib.grading.host.probes.PlanProbes), after it the judge decides (JudgeCells).
 # `kd grade` composes the same stages with a sandboxed Execute; this list makes a plain
 # `nbgrader autograde` (trusted students, no sandbox, answer key visible) judge the same way.
-from kdlib.grading.host.probes import JudgeCells, PlanProbes  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -56,17 +54,26 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from kdlib.grading.host.probes import JudgeCells, PlanProbes  # noqa: E402
+
 c.Autograde.autograde_preprocessors = [
-    PlanProbes, Execute, JudgeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    PlanProbes,
+    Execute,
+    JudgeCells,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
 ]
 # A test cell a student deleted is put back (and graded) instead of keeping a stale grade.
 c.OverwriteCells.add_missing_cells = True
 
 # --- feedback ------------------------------------------------------------------------------
-# Hidden tests must not appear in the HTML returned to students.
+# Notebooks hold no hidden tests (they live in judge.py), so nbgrader's ClearHiddenTests is not
+# needed — and leaving it out silences its "display_data_priority not recognized" warning.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

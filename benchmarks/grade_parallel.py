@@ -50,9 +50,7 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("kl = (log_p.exp() * (log_p - log_q)).sum(dim=-1)", "kl = (log_q.exp() * (log_q - log_p)).sum(dim=-1)"),
     ),
     "sum_over_batch": (("return T * T * kl.mean()", "return T * T * kl.sum()"),),
-    "alpha_swapped": (
-        ("return alpha * soft + (1.0 - alpha) * hard", "return (1.0 - alpha) * soft + alpha * hard"),
-    ),
+    "alpha_swapped": (("return alpha * soft + (1.0 - alpha) * hard", "return (1.0 - alpha) * soft + alpha * hard"),),
 }
 
 
@@ -78,7 +76,11 @@ def nbgrader(args: list[str], course: Path) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
-        cwd=course, env=env, capture_output=True, text=True, check=False,
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         sys.exit(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -117,8 +119,11 @@ def one_round(base: Path, n: int, jobs: int) -> dict:
     for key, course, feedback in (("bare", bare, False), ("safe", safe, True)):
         step = "b" if key == "bare" else "c"
         print(f"({step}) kdlib.grading.grade(jobs={jobs}, feedback={feedback}), sandboxed ...", flush=True)
-        r[key], r[key + "_cpu"] = timed(lambda c=course, f=feedback: reports.append(
-            grade(c, NAME, jobs=jobs, record=False, feedback=f, progress=True)))
+        r[key], r[key + "_cpu"] = timed(
+            lambda c=course, f=feedback: reports.append(
+                grade(c, NAME, jobs=jobs, record=False, feedback=f, progress=True)
+            )
+        )
         print(f"    {r[key]:.1f} s")
     ref = cells(plain)
     r["diff"] = {s: (x.cells, ref.get(s)) for rep in reports for s, x in rep.results.items() if x.cells != ref.get(s)}
@@ -155,14 +160,20 @@ def main() -> int:
     print()
     print(f"submissions {a.n} ({', '.join(VARIANTS)} in turn), {os.cpu_count()} cores, --jobs {a.jobs}")
     for k, r in enumerate(rounds, 1):
-        print(f"round {k}: nbgrader autograde {r['plain']:.1f} s{cpu(r, 'plain')} (+ feedback {r['feedback']:.1f} s); "
-              f"kd grade --no-feedback {r['bare']:.1f} s{cpu(r, 'bare')}; kd grade {r['safe']:.1f} s")
+        print(
+            f"round {k}: nbgrader autograde {r['plain']:.1f} s{cpu(r, 'plain')} (+ feedback {r['feedback']:.1f} s); "
+            f"kd grade --no-feedback {r['bare']:.1f} s{cpu(r, 'bare')}; kd grade {r['safe']:.1f} s"
+        )
     grading_only = [r["plain"] / r["bare"] for r in rounds]
     with_feedback = [(r["plain"] + r["feedback"]) / r["safe"] for r in rounds]
-    print(f"speed-up, grading only          {spread(grading_only)}  per round: "
-          f"{', '.join(f'{x:.2f}' for x in grading_only)}  (target >= 1.7x)")
-    print(f"speed-up, grading + feedback    {spread(with_feedback)}  per round: "
-          f"{', '.join(f'{x:.2f}' for x in with_feedback)}")
+    print(
+        f"speed-up, grading only          {spread(grading_only)}  per round: "
+        f"{', '.join(f'{x:.2f}' for x in grading_only)}  (target >= 1.7x)"
+    )
+    print(
+        f"speed-up, grading + feedback    {spread(with_feedback)}  per round: "
+        f"{', '.join(f'{x:.2f}' for x in with_feedback)}"
+    )
     diff = {s: d for r in rounds for s, d in r["diff"].items()}
     problems = {s: d for r in rounds for s, d in r["problems"].items()}
     print(f"same grades on every cell       {'yes' if not diff else f'NO: {len(diff)} differ'}")

@@ -11,8 +11,11 @@ CODE = "import time; t = time.perf_counter(); import {mod}; print(time.perf_coun
 
 def timed(mod: str, runs: int = 5) -> float:
     return statistics.median(
-        float(subprocess.run([sys.executable, "-c", CODE.format(mod=mod)], capture_output=True, text=True,
-                             check=True).stdout.split()[-1])
+        float(
+            subprocess.run(
+                [sys.executable, "-c", CODE.format(mod=mod)], capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
         for _ in range(runs)
     )
 

@@ -39,14 +39,19 @@ def main() -> None:
             acc = {m: np.array([r["accuracy"] for r in runs if r["model"] == m]) for m in rows}
             gain = acc["student (KD)"] - acc["student (scratch)"]
             line = {
-                "dataset": ds, "framework": fw, "seeds": a.seeds,
-                "T": recipe.temperature, "alpha": recipe.alpha,
+                "dataset": ds,
+                "framework": fw,
+                "seeds": a.seeds,
+                "T": recipe.temperature,
+                "alpha": recipe.alpha,
                 **{f"{m}_mean": float(v.mean()) for m, v in acc.items()},
                 **{f"{m}_std": float(v.std(ddof=1)) for m, v in acc.items()},
-                "gain_mean": float(gain.mean()), "gain_std": float(gain.std(ddof=1)),
+                "gain_mean": float(gain.mean()),
+                "gain_std": float(gain.std(ddof=1)),
                 "seconds": time.perf_counter() - t0,
             }
             results.append(line)
+
             def pm(v: np.ndarray) -> str:
                 return f"{100 * v.mean():.1f} ± {100 * v.std(ddof=1):.1f}"
 

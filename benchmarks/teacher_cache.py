@@ -33,13 +33,25 @@ def main() -> None:
         times = {}
         for cache in (True, False, True, False):  # interleaved, to spread machine noise
             st = fw.build_model("student", ds.num_features, 10, seed=0)
-            h = fw.distill(st, teacher, ds.x_train, ds.y_train, epochs=a.epochs, seed=0,
-                           batch_size=a.batch_size, cache_teacher=cache, progress=False)
+            h = fw.distill(
+                st,
+                teacher,
+                ds.x_train,
+                ds.y_train,
+                epochs=a.epochs,
+                seed=0,
+                batch_size=a.batch_size,
+                cache_teacher=cache,
+                progress=False,
+            )
             times.setdefault(cache, []).extend(h.seconds[1:])  # first epoch includes tracing
         cached, fresh = np.median(times[True]), np.median(times[False])
-        print(f"{name:<6} epoch with cached teacher logits {cached:.3f} s, teacher every batch "
-              f"{fresh:.3f} s -> {fresh / cached:.2f}x faster (batch {a.batch_size}, "
-              f"{len(times[True])} epochs each)", flush=True)
+        print(
+            f"{name:<6} epoch with cached teacher logits {cached:.3f} s, teacher every batch "
+            f"{fresh:.3f} s -> {fresh / cached:.2f}x faster (batch {a.batch_size}, "
+            f"{len(times[True])} epochs each)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

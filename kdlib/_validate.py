@@ -16,9 +16,7 @@ def check_temperature(temperature: float) -> float:
     try:
         t = float(temperature)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"temperature must be a finite number > 0, got {temperature!r}"
-        ) from None
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}") from None
     if not math.isfinite(t) or t <= 0:
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     return t
@@ -39,9 +37,7 @@ def check_logits_shape(name: str, shape: Sequence[int]) -> None:
     """Logits must be 2-D: (batch, num_classes) with at least one class."""
     shape = tuple(shape)
     if len(shape) != 2:
-        raise ValueError(
-            f"{name} must be 2-D with shape (batch, num_classes), got shape {shape}"
-        )
+        raise ValueError(f"{name} must be 2-D with shape (batch, num_classes), got shape {shape}")
     if shape[1] is not None and shape[1] < 1:
         raise ValueError(f"{name} must have at least one class, got shape {shape}")
 
@@ -75,8 +71,7 @@ def check_labels(
     labels_shape = tuple(labels_shape)
     if len(labels_shape) != 1 or labels_shape[0] != batch:
         raise ValueError(
-            f"labels must be a 1-D array of {batch} class indices (one per row of the logits), "
-            f"got shape {labels_shape}"
+            f"labels must be a 1-D array of {batch} class indices (one per row of the logits), got shape {labels_shape}"
         )
     if not is_integer:
         raise ValueError("labels must hold integer class indices, got a non-integer dtype")
@@ -105,6 +100,4 @@ def check_xy_shapes(
     if len(x_shape) != 2 or x_shape[0] == 0:
         raise ValueError(f"{name_x} must be a non-empty 2-D array (N, F), got shape {x_shape}")
     if y_shape is not None and tuple(y_shape) != (x_shape[0],):
-        raise ValueError(
-            f"{name_y} must have shape ({x_shape[0]},) to match {name_x}, got {tuple(y_shape)}"
-        )
+        raise ValueError(f"{name_y} must have shape ({x_shape[0]},) to match {name_x}, got {tuple(y_shape)}")

@@ -1,9 +1,9 @@
 """The model zoo, framework-neutral: names and sizes shared by kdlib.torch.models and kdlib.tf.models.
 
-    "teacher"        1-D CNN (3 conv layers, 32 channels) on the feature vector as a sequence
-    "student"        MLP, one hidden layer of 100 units  (the default student)
-    "student-small"  MLP, one hidden layer of 32 units
-    "student-large"  MLP, two hidden layers of 256 units
+"teacher"        1-D CNN (3 conv layers, 32 channels) on the feature vector as a sequence
+"student"        MLP, one hidden layer of 100 units  (the default student)
+"student-small"  MLP, one hidden layer of 32 units
+"student-large"  MLP, two hidden layers of 256 units
 """
 
 from __future__ import annotations

@@ -49,8 +49,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (
-            f"Dataset({self.name!r}: train {self.x_train.shape}, test {self.x_test.shape}, "
-            f"{self.num_classes} classes)"
+            f"Dataset({self.name!r}: train {self.x_train.shape}, test {self.x_test.shape}, {self.num_classes} classes)"
         )
 
 
@@ -116,9 +115,7 @@ def _load_digits(seed: int) -> Dataset:
     d = load_digits()
     x = (d.data / 16.0).astype(np.float32)
     y = d.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=seed, stratify=y)
     return Dataset(
         name="digits",
         x_train=x_tr,

@@ -200,8 +200,7 @@ def _text(raw: Any, where: _Where, field: str) -> str:
 def _by_lang(raw: Any, where: _Where, field: str, item: Callable[[Any, str], Any]) -> dict[str, Any]:
     """A mapping {en: ..., zh: ...} with both languages and nothing else."""
     if not isinstance(raw, dict):
-        raise where.error(field, f"expected a mapping with keys {' and '.join(LANGS)}, got "
-                                 f"{type(raw).__name__}")
+        raise where.error(field, f"expected a mapping with keys {' and '.join(LANGS)}, got {type(raw).__name__}")
     for lang in LANGS:
         if lang not in raw:
             raise where.error(f"{field}.{lang}", "missing")
@@ -225,8 +224,9 @@ def _lang_list(raw: Any, where: _Where, field: str, min_len: int) -> dict[str, t
 
     out = _by_lang(raw, where, field, items)
     if len(out["en"]) != len(out["zh"]):
-        raise where.error(f"{field}.zh", f"has {len(out['zh'])} item(s), {field}.en has "
-                                         f"{len(out['en'])}: they must match")
+        raise where.error(
+            f"{field}.zh", f"has {len(out['zh'])} item(s), {field}.en has {len(out['en'])}: they must match"
+        )
     return out
 
 
@@ -239,8 +239,9 @@ def _check(raw: Any, where: _Where) -> Check:
     allowed = {"type", "prompt", "answer"} | ({"options"} if kind == "choice" else {"tolerance"})
     extra = sorted(set(map(str, raw)) - allowed)
     if extra:
-        raise where.error(f"check.{extra[0]}", f"unknown field for a {kind} check "
-                                               f"(allowed: {', '.join(sorted(allowed))})")
+        raise where.error(
+            f"check.{extra[0]}", f"unknown field for a {kind} check (allowed: {', '.join(sorted(allowed))})"
+        )
     prompt = _lang_text(raw["prompt"], where, "check.prompt") if "prompt" in raw else None
     if "answer" not in raw:
         raise where.error("check.answer", "missing")
@@ -251,11 +252,9 @@ def _check(raw: Any, where: _Where) -> Check:
         options = _lang_list(raw["options"], where, "check.options", min_len=2)
         n = len(options["en"])
         if not isinstance(answer, int) or isinstance(answer, bool):
-            raise where.error("check.answer", f"expected the 0-based index of the right option, "
-                                              f"got {answer!r}")
+            raise where.error("check.answer", f"expected the 0-based index of the right option, got {answer!r}")
         if not 0 <= answer < n:
-            raise where.error("check.answer", f"choice answer index {answer} out of range for "
-                                              f"{n} options (0-{n - 1})")
+            raise where.error("check.answer", f"choice answer index {answer} out of range for {n} options (0-{n - 1})")
         return Check("choice", answer, prompt, options)
     if not _is_number(answer):
         raise where.error("check.answer", f"expected a finite number, got {answer!r}")
@@ -351,12 +350,19 @@ def load_bank(path: str | os.PathLike | None = None) -> Bank:
 # --- numbers -------------------------------------------------------------------------------
 
 _BINOPS: dict[type, Callable[[float, float], float]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
 }
 _FUNCS: dict[str, Callable[[float], float]] = {
-    "ln": math.log, "log": math.log, "log2": math.log2, "log10": math.log10,
-    "exp": math.exp, "sqrt": math.sqrt,
+    "ln": math.log,
+    "log": math.log,
+    "log2": math.log2,
+    "log10": math.log10,
+    "exp": math.exp,
+    "sqrt": math.sqrt,
 }
 _CONSTS = {"e": math.e, "pi": math.pi}
 
@@ -380,8 +386,13 @@ def _eval_number(text: str) -> float:
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.Name) and node.id in _CONSTS:
             return _CONSTS[node.id]
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in _FUNCS and len(node.args) == 1 and not node.keywords):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCS
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             return _FUNCS[node.func.id](ev(node.args[0]))
         raise ValueError("expected a number")
 
@@ -426,8 +437,7 @@ def load_history(path: str | os.PathLike | None) -> dict[str, Any]:
             kept = f"kept as {backup}"
         except OSError:
             kept = "left in place"
-        print(f"kd drill: warning: cannot read the history {p} ({err}); {kept}, starting a new one",
-              file=sys.stderr)
+        print(f"kd drill: warning: cannot read the history {p} ({err}); {kept}, starting a new one", file=sys.stderr)
         return _empty_history()
     if not isinstance(data, dict):
         return _empty_history()
@@ -532,9 +542,9 @@ def select(
     ``seed``; ``count=None`` returns every match, in drawn order.
     """
     pool = [
-        q for q in bank
-        if (not topics or set(q.topics) & set(topics))
-        and (not difficulties or q.difficulty in difficulties)
+        q
+        for q in bank
+        if (not topics or set(q.topics) & set(topics)) and (not difficulties or q.difficulty in difficulties)
     ]
     rng = random.Random(seed)
     w = weights(pool, history)
@@ -654,8 +664,19 @@ MESSAGES = {
         "history": "历史记录：{path}",
     },
 }
-_SELF_GRADES = {"y": 1.0, "yes": 1.0, "是": 1.0, "对": 1.0, "p": 0.5, "partly": 0.5, "部分": 0.5,
-                "n": 0.0, "no": 0.0, "否": 0.0, "不": 0.0}
+_SELF_GRADES = {
+    "y": 1.0,
+    "yes": 1.0,
+    "是": 1.0,
+    "对": 1.0,
+    "p": 0.5,
+    "partly": 0.5,
+    "部分": 0.5,
+    "n": 0.0,
+    "no": 0.0,
+    "否": 0.0,
+    "不": 0.0,
+}
 
 
 @dataclass
@@ -730,8 +751,11 @@ def _ask_check(io: _IO, q: Question, m: dict[str, str], limit: float | None) -> 
             parsed = check.parse(text)
             break
         except ValueError as err:
-            io.say(m["bad_choice"].format(letters=", ".join(letters)) if check.type == "choice"
-                   else m["bad_number"].format(err=err))
+            io.say(
+                m["bad_choice"].format(letters=", ".join(letters))
+                if check.type == "choice"
+                else m["bad_number"].format(err=err)
+            )
     seconds = time.monotonic() - t0
     _over(io, m, seconds, limit)
     if parsed is None:
@@ -797,8 +821,11 @@ def run_session(
         for i, q in enumerate(questions, 1):
             stars = "●" * q.difficulty + "○" * (3 - q.difficulty)
             io.say()
-            io.say("── " + m["header"].format(i=i, n=len(questions), id=q.id,
-                                              topics=", ".join(q.topics), stars=stars) + " ──")
+            io.say(
+                "── "
+                + m["header"].format(i=i, n=len(questions), id=q.id, topics=", ".join(q.topics), stars=stars)
+                + " ──"
+            )
             if timed is not None:
                 io.say(m["limit"].format(limit=timed))
             if q.check is not None and mode == "auto":
@@ -815,12 +842,20 @@ def run_session(
     except KeyboardInterrupt:
         stopped_by = "interrupt"
         io.stdout.write("\n")
-    result = SessionResult(len(scores), float(sum(scores)), len(questions), over, per_topic,
-                           stopped_by)
+    result = SessionResult(len(scores), float(sum(scores)), len(questions), over, per_topic, stopped_by)
     _summary(io, m, result, timed)
-    store.session({"started": started, "finished": _now(), "lang": lang, "asked": result.asked,
-                   "score": result.score, "over_time": over, "stopped_by": stopped_by,
-                   "ids": [q.id for q in questions[: result.asked]]})
+    store.session(
+        {
+            "started": started,
+            "finished": _now(),
+            "lang": lang,
+            "asked": result.asked,
+            "score": result.score,
+            "over_time": over,
+            "stopped_by": stopped_by,
+            "ids": [q.id for q in questions[: result.asked]],
+        }
+    )
     if history_path is not None:
         io.say(m["history"].format(path=history_path))
     return result
@@ -848,8 +883,7 @@ def _difficulties(text: str) -> list[int]:
     for part in text.replace(" ", "").split(","):
         m = re.fullmatch(r"([123])(?:-([123]))?", part)
         if not m:
-            raise argparse.ArgumentTypeError(
-                f"expected difficulties 1-3 such as 2, 1,3 or 1-2, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected difficulties 1-3 such as 2, 1,3 or 1-2, got {text!r}")
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise argparse.ArgumentTypeError(f"empty range {part!r}")
@@ -863,39 +897,67 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kd drill",
         description="Interview drill on knowledge distillation, from a bilingual question bank.",
         epilog="Answers: a letter for multiple choice, a number or expression (72/79, ln(10)) for "
-               "numeric questions; open questions are self-graded after the model answer is shown. "
-               "Ctrl-D or Ctrl-C stops with the score so far.",
+        "numeric questions; open questions are self-graded after the model answer is shown. "
+        "Ctrl-D or Ctrl-C stops with the score so far.",
     )
     p.add_argument("--lang", choices=LANGS, default="en", help="language (default en)")
-    p.add_argument("--count", "-n", type=positive_int, default=5,
-                   help="number of questions (default 5)")
-    p.add_argument("--topic", "-t", action="append", default=None, metavar="TOPIC",
-                   help="only these topics (repeatable or comma-separated; see --list-topics)")
-    p.add_argument("--difficulty", "-d", type=_difficulties, default=None, metavar="D",
-                   help="only these difficulties: 1, 2, 3, e.g. 2 or 1,3 or 1-2")
+    p.add_argument("--count", "-n", type=positive_int, default=5, help="number of questions (default 5)")
+    p.add_argument(
+        "--topic",
+        "-t",
+        action="append",
+        default=None,
+        metavar="TOPIC",
+        help="only these topics (repeatable or comma-separated; see --list-topics)",
+    )
+    p.add_argument(
+        "--difficulty",
+        "-d",
+        type=_difficulties,
+        default=None,
+        metavar="D",
+        help="only these difficulties: 1, 2, 3, e.g. 2 or 1,3 or 1-2",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for a reproducible selection")
-    p.add_argument("--timed", type=seconds, default=None, metavar="SECONDS",
-                   help="time limit per question; answers over it are reported")
-    p.add_argument("--mode", choices=("auto", "open"), default="auto",
-                   help="auto: check multiple-choice/numeric variants (default); "
-                        "open: answer every question in words and self-grade")
+    p.add_argument(
+        "--timed",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time limit per question; answers over it are reported",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("auto", "open"),
+        default="auto",
+        help="auto: check multiple-choice/numeric variants (default); "
+        "open: answer every question in words and self-grade",
+    )
     p.add_argument("--bank", type=Path, default=None, help="another question bank (YAML)")
-    p.add_argument("--json", action="store_true",
-                   help="no interaction: print the selected questions as JSON")
-    p.add_argument("--reveal", action="store_true",
-                   help="with --json: include model answers, key points and answer keys")
-    p.add_argument("--answers", metavar="FILE", default=None,
-                   help='grade a JSON file ("-" for stdin) of {"question-id": answer}; prints JSON')
+    p.add_argument("--json", action="store_true", help="no interaction: print the selected questions as JSON")
+    p.add_argument(
+        "--reveal", action="store_true", help="with --json: include model answers, key points and answer keys"
+    )
+    p.add_argument(
+        "--answers",
+        metavar="FILE",
+        default=None,
+        help='grade a JSON file ("-" for stdin) of {"question-id": answer}; prints JSON',
+    )
     p.add_argument("--list-topics", action="store_true", help="list the topics and exit")
     p.add_argument("--stats", action="store_true", help="show the history by topic and exit")
-    p.add_argument("--no-history", action="store_true",
-                   help="neither read nor write the history file")
+    p.add_argument("--no-history", action="store_true", help="neither read nor write the history file")
     return p
 
 
 def _question_json(q: Question, lang: str, reveal: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": q.id, "topics": list(q.topics), "difficulty": q.difficulty,
-                           "question": q.question[lang], "check": None}
+    row: dict[str, Any] = {
+        "id": q.id,
+        "topics": list(q.topics),
+        "difficulty": q.difficulty,
+        "question": q.question[lang],
+        "check": None,
+    }
     if q.check is not None:
         c: dict[str, Any] = {"type": q.check.type, "prompt": q.prompt(lang)}
         if q.check.type == "choice":
@@ -925,8 +987,14 @@ def _stats(bank: Bank, history: dict[str, Any], lang: str, as_json: bool) -> int
     rows = []
     for topic in bank.topic_names():
         t = history["topics"].get(topic, {"asked": 0, "score": 0.0})
-        rows.append({"topic": topic, "asked": t["asked"], "score": t["score"],
-                     "weakness": round(_weakness(t if t["asked"] else None), 3)})
+        rows.append(
+            {
+                "topic": topic,
+                "asked": t["asked"],
+                "score": t["score"],
+                "weakness": round(_weakness(t if t["asked"] else None), 3),
+            }
+        )
     if as_json:
         _print_json({"topics": rows, "sessions": len(history["sessions"])})
         return 0
@@ -974,8 +1042,12 @@ def cli(argv: list[str]) -> int:
     if a.list_topics:
         counts = {t: sum(t in q.topics for q in bank) for t in bank.topic_names()}
         if a.json:
-            _print_json([{"topic": t, "questions": n, "description": bank.topics.get(t, {}).get(a.lang, "")}
-                         for t, n in counts.items()])
+            _print_json(
+                [
+                    {"topic": t, "questions": n, "description": bank.topics.get(t, {}).get(a.lang, "")}
+                    for t, n in counts.items()
+                ]
+            )
         else:
             for t, n in counts.items():
                 print(f"{t:<12} {n:>3}  {bank.topics.get(t, {}).get(a.lang, '')}")
@@ -989,7 +1061,7 @@ def cli(argv: list[str]) -> int:
         except OSError as err:
             parser.error(f"cannot read --answers: {err}")
         except ValueError as err:
-            parser.error(f"--answers must be JSON {{\"question-id\": answer, ...}}: {err}")
+            parser.error(f'--answers must be JSON {{"question-id": answer, ...}}: {err}')
         if history_path is not None:
             store = _Store(history_path)
             for row in result["graded"]:
@@ -998,14 +1070,18 @@ def cli(argv: list[str]) -> int:
         _print_json(result)
         return 1 if result["errors"] else 0
 
-    chosen = select(bank, topics=topics, difficulties=a.difficulty, count=a.count, seed=a.seed,
-                    history=history)
+    chosen = select(bank, topics=topics, difficulties=a.difficulty, count=a.count, seed=a.seed, history=history)
     if not chosen:
         parser.error("no question matches the chosen --topic / --difficulty")
     if a.json:
-        _print_json({"lang": a.lang, "bank": str(bank.path), "count": len(chosen),
-                     "questions": [_question_json(q, a.lang, a.reveal) for q in chosen]})
+        _print_json(
+            {
+                "lang": a.lang,
+                "bank": str(bank.path),
+                "count": len(chosen),
+                "questions": [_question_json(q, a.lang, a.reveal) for q in chosen],
+            }
+        )
         return 0
-    result = run_session(chosen, lang=a.lang, timed=a.timed, mode=a.mode,
-                         history_path=history_path)
+    result = run_session(chosen, lang=a.lang, timed=a.timed, mode=a.mode, history_path=history_path)
     return 130 if result.stopped_by == "interrupt" else 0

@@ -103,15 +103,22 @@ def run_seed(
     f, c = ds.num_features, ds.num_classes
     r = recipe
     teacher = fw.build_model(r.teacher, f, c, seed=seed)
-    fw.fit(teacher, ds.x_train, ds.y_train, epochs=r.teacher_epochs, lr=r.teacher_lr,
-           batch_size=r.teacher_batch_size, seed=seed, progress=progress, desc=f"{framework} teacher")
+    fw.fit(
+        teacher,
+        ds.x_train,
+        ds.y_train,
+        epochs=r.teacher_epochs,
+        lr=r.teacher_lr,
+        batch_size=r.teacher_batch_size,
+        seed=seed,
+        progress=progress,
+        desc=f"{framework} teacher",
+    )
     t_logits = fw.predict_logits(teacher, ds.x_test)
     out = [_measure(fw, "teacher", teacher, ds, t_logits, seed)] if "teacher" in rows else []
     kd = {"temperature": r.temperature, "alpha": r.alpha, "seed": seed, "progress": progress}
     need_pool = {"student (KD + pool)", "student (pool, labels)"} & set(rows)
-    pool, pool_y = (
-        load_transfer_pool(dataset, r.pool_size, return_labels=True) if need_pool else (None, None)
-    )
+    pool, pool_y = load_transfer_pool(dataset, r.pool_size, return_labels=True) if need_pool else (None, None)
     for name in rows:
         if name == "teacher":
             continue
@@ -123,11 +130,19 @@ def run_seed(
         elif name == "student (KD)":
             fw.distill(st, teacher, ds.x_train, ds.y_train, desc=f"{framework} KD", **kd, **common)
         elif name == "student (KD + pool)":
-            fw.distill(st, teacher, ds.x_train, ds.y_train, x_unlabeled=pool,
-                       desc=f"{framework} KD+pool", **kd, **pool_common)
+            fw.distill(
+                st, teacher, ds.x_train, ds.y_train, x_unlabeled=pool, desc=f"{framework} KD+pool", **kd, **pool_common
+            )
         else:
-            fw.fit(st, np.concatenate([ds.x_train, pool]), np.concatenate([ds.y_train, pool_y]),
-                   seed=seed, progress=progress, desc=f"{framework} pool+labels", **pool_common)
+            fw.fit(
+                st,
+                np.concatenate([ds.x_train, pool]),
+                np.concatenate([ds.y_train, pool_y]),
+                seed=seed,
+                progress=progress,
+                desc=f"{framework} pool+labels",
+                **pool_common,
+            )
         out.append(_measure(fw, name, st, ds, t_logits, seed))
     return out
 
@@ -143,8 +158,13 @@ def summarise(runs: Sequence[dict]) -> list[dict]:
         groups.setdefault((r["framework"], r["model"]), []).append(r)
     table = []
     for (fw, model), rs in groups.items():
-        row = {"framework": fw, "model": model, "seeds": len(rs),
-               "parameters": rs[0]["parameters"], "size_bytes": rs[0]["size_bytes"]}
+        row = {
+            "framework": fw,
+            "model": model,
+            "seeds": len(rs),
+            "parameters": rs[0]["parameters"],
+            "size_bytes": rs[0]["size_bytes"],
+        }
         for k in keys:
             vals = np.array([r[k] for r in rs], dtype=float)
             row[f"{k}_mean"] = float(vals.mean())

@@ -97,9 +97,7 @@ def size_bytes(model) -> int:
     return int(sum(w.nbytes for w in _weights(model)))
 
 
-def latency(
-    predict: Callable[[np.ndarray], object], x, repeats: int = 20, warmup: int = 3
-) -> dict[str, float]:
+def latency(predict: Callable[[np.ndarray], object], x, repeats: int = 20, warmup: int = 3) -> dict[str, float]:
     """Median wall time of ``predict(x)`` over ``repeats`` calls, in ms per batch and per sample."""
     if not callable(predict):
         raise ValueError(f"predict must be callable, got {type(predict).__name__}")

@@ -65,9 +65,7 @@ def _as_labels(labels, logits_shape) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def kd_loss(
-    student_logits, teacher_logits, labels, temperature: float = 4.0, alpha: float = 0.9
-) -> float:
+def kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0, alpha: float = 0.9) -> float:
     """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels)."""
     a = v.check_alpha(alpha)
     soft = distillation_loss(student_logits, teacher_logits, temperature)

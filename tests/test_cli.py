@@ -14,8 +14,20 @@ def kd(*args, cwd=None):
 def test_demo_small_end_to_end(tmp_path):
     out = tmp_path / "r.json"
     fig = tmp_path / "demo.png"
-    r = kd("demo", "--seeds", "2", "--epochs-scale", "0.05", "--pool-size", "1000", "--json", str(out),
-           "--figure", str(fig), "--no-progress")
+    r = kd(
+        "demo",
+        "--seeds",
+        "2",
+        "--epochs-scale",
+        "0.05",
+        "--pool-size",
+        "1000",
+        "--json",
+        str(out),
+        "--figure",
+        str(fig),
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "student (KD + pool)" in r.stdout and "gap closed" in r.stdout
     data = json.loads(out.read_text())
@@ -29,18 +41,37 @@ def test_demo_small_end_to_end(tmp_path):
         assert 0 <= t["accuracy_mean"] <= 1 and t["accuracy_std"] >= 0
         assert t["parameters"] > 0 and t["size_bytes"] == 4 * t["parameters"]
         assert t["latency_ms_per_sample_mean"] > 0
-        assert ("gap_closed" in t)
+        assert "gap_closed" in t
     assert len(data["runs"]) == 2 * 2 * 5
     assert fig.stat().st_size > 10_000
 
 
 def test_demo_without_pool_has_three_rows(tmp_path):
     out = tmp_path / "r.json"
-    r = kd("demo", "--framework", "torch", "--dataset", "digits", "--seeds", "1", "--epochs-scale", "0.05",
-           "--pool-size", "0", "--json", str(out), "--figure", "", "--no-progress")
+    r = kd(
+        "demo",
+        "--framework",
+        "torch",
+        "--dataset",
+        "digits",
+        "--seeds",
+        "1",
+        "--epochs-scale",
+        "0.05",
+        "--pool-size",
+        "0",
+        "--json",
+        str(out),
+        "--figure",
+        "",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert [t["model"] for t in json.loads(out.read_text())["summary"]] == [
-        "teacher", "student (scratch)", "student (KD)"]
+        "teacher",
+        "student (scratch)",
+        "student (KD)",
+    ]
     assert "±" not in r.stdout.split("framework model")[1], "one seed has no spread to show"
     assert "accuracy: one seed" in r.stdout
 
@@ -50,8 +81,14 @@ def test_help_gives_every_option_with_its_default():
 
     demo = " ".join(kd("demo", "--help").stdout.split())
     assert f"(default: {Recipe().pool_size})" in demo
-    for option, default in [("--seeds", "2"), ("--temperature", "4.0"), ("--alpha", "0.9"), ("--dataset", "mnist1d"),
-                            ("--epochs-scale", "1.0"), ("--figure", "out/demo.png")]:
+    for option, default in [
+        ("--seeds", "2"),
+        ("--temperature", "4.0"),
+        ("--alpha", "0.9"),
+        ("--dataset", "mnist1d"),
+        ("--epochs-scale", "1.0"),
+        ("--figure", "out/demo.png"),
+    ]:
         assert option in demo and f"(default: {default})" in demo, (option, demo)
     grade = " ".join(kd("grade", "--help").stdout.split())
     assert "--timeout" in grade and "(default: 600" in grade and "--memory-mb" in grade and "(default: 6144)" in grade

@@ -53,9 +53,13 @@ def test_digits_pool_is_a_perturbed_training_set():
 def test_local_mnist_npz(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
-             y_train=np.arange(20) % 10, x_test=rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
-             y_test=np.arange(5))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        y_train=np.arange(20) % 10,
+        x_test=rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+        y_test=np.arange(5),
+    )
     ds = data.load_mnist_npz(path)
     assert ds.x_train.shape == (20, 784) and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
     assert ds.num_classes == 10

@@ -136,8 +136,9 @@ def _numeric_keys() -> dict[str, float]:
         "temperature-limits": _entropy(ref.soft_targets(z, 1e6)),
         "temperature-soft-target-value": float(ref.soft_targets(np.array([[4.0, 0, 0]]), 4.0)[0, 0]),
         "derivation-kl-ce-gap": ce - kl,
-        "derivation-gradient": float(ref.distillation_grad(np.array([[0.0, 0.0]]),
-                                                           np.array([[math.log(3), 0.0]]), 1.0)[0, 0]),
+        "derivation-gradient": float(
+            ref.distillation_grad(np.array([[0.0, 0.0]]), np.array([[math.log(3), 0.0]]), 1.0)[0, 0]
+        ),
         "bug-reduction-mean": ref.distillation_loss(s10, t10, 1.0) / kl_elements.mean(),
         "article-why-better": (146 - 74) / (146 - 67),  # Hinton et al. 2015, MNIST test errors
         "evaluation-gap-closed": (65 - 63) / (87 - 63),
@@ -339,8 +340,16 @@ def test_not_yaml_and_wrong_shapes(tmp_path):
 
 @pytest.mark.parametrize(
     "text,value",
-    [("0.25", 0.25), ("72/79", 72 / 79), ("ln(10)", math.log(10)), ("−0.25", -0.25), ("4^2", 16.0),
-     ("1e-3", 1e-3), ("e/(e+2)", math.e / (math.e + 2)), (" 2 * (3 + 1) ", 8.0)],
+    [
+        ("0.25", 0.25),
+        ("72/79", 72 / 79),
+        ("ln(10)", math.log(10)),
+        ("−0.25", -0.25),
+        ("4^2", 16.0),
+        ("1e-3", 1e-3),
+        ("e/(e+2)", math.e / (math.e + 2)),
+        (" 2 * (3 + 1) ", 8.0),
+    ],
 )
 def test_numeric_answers_parse(text, value):
     assert math.isclose(drill._eval_number(text), value)
@@ -444,8 +453,14 @@ def kd_drill(*args, home: Path, stdin: str | None = None):
     env = {**os.environ, "KDLIB_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
     return subprocess.run(
         [sys.executable, "-m", "kdlib.cli", "drill", *args],
-        input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=60,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=ROOT,
+        timeout=60,
     )
 
 
@@ -472,8 +487,11 @@ def test_json_answers_are_graded_and_recorded(tmp_path, bank):
     choice = next(q for q in bank if q.check and q.check.type == "choice")
     numeric = next(q for q in bank if q.check and q.check.type == "numeric")
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({choice.id: choice.check.letters()[int(choice.check.answer)],
-                                   numeric.id: numeric.check.answer + 1000}))
+    answers.write_text(
+        json.dumps(
+            {choice.id: choice.check.letters()[int(choice.check.answer)], numeric.id: numeric.check.answer + 1000}
+        )
+    )
     r = kd_drill("--answers", str(answers), home=tmp_path)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
@@ -532,11 +550,14 @@ def _small_bank(tmp_path: Path) -> Path:
 
 def test_interactive_session_scores_and_records(tmp_path):
     bank_path = _small_bank(tmp_path)
-    order = [row["id"] for row in json.loads(
-        kd_drill("--bank", str(bank_path), "--json", "--count", "3", "--seed", "0", home=tmp_path).stdout
-    )["questions"]]
+    order = [
+        row["id"]
+        for row in json.loads(
+            kd_drill("--bank", str(bank_path), "--json", "--count", "3", "--seed", "0", home=tmp_path).stdout
+        )["questions"]
+    ]
     lines = {
-        "q-one": ["e", "b"],           # an invalid letter first, then the right option
+        "q-one": ["e", "b"],  # an invalid letter first, then the right option
         "q-two": ["sixteen", "15.5"],  # not a number, then a wrong number
         "q-open": ["because the gradients shrink", "maybe", "p"],  # free text, then self-graded
     }
@@ -554,7 +575,6 @@ def test_interactive_session_scores_and_records(tmp_path):
     assert history["topics"]["temperature"] == {"asked": 1, "score": 0.0}
     session = history["sessions"][-1]
     assert session["asked"] == 3 and session["score"] == 1.5 and session["stopped_by"] is None
-
 
 
 class _SlowStdin(io.StringIO):
@@ -581,8 +601,9 @@ def test_timed_session_in_chinese_reports_over_time(tmp_path, monkeypatch, capsy
 
 
 def test_end_of_input_stops_cleanly_with_the_score_so_far(tmp_path, bank):
-    first = json.loads(kd_drill("--json", "--count", "5", "--seed", "11", "--mode", "open",
-                                home=tmp_path).stdout)["questions"][0]
+    first = json.loads(kd_drill("--json", "--count", "5", "--seed", "11", "--mode", "open", home=tmp_path).stdout)[
+        "questions"
+    ][0]
     r = kd_drill("--count", "5", "--seed", "11", "--mode", "open", home=tmp_path, stdin="my answer\nn\n")
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert "Stopped after 1 of 5 question(s)." in r.stdout and "Score: 0 / 1 (0%)" in r.stdout

@@ -12,8 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _make(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env}, check=False)
+    return subprocess.run(
+        ["make", "-C", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        check=False,
+    )
 
 
 def test_setup_installs_the_cpu_build_of_torch_first_on_linux(tmp_path):

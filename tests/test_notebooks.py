@@ -40,9 +40,7 @@ def test_there_are_assignments():
 
 
 def test_every_student_notebook_has_a_source():
-    stale = sorted(
-        p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir() and p.name not in ASSIGNMENTS
-    )
+    stale = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir() and p.name not in ASSIGNMENTS)
     assert not stale, f"notebooks/ without solutions/ counterpart: {stale} (remove them)"
 
 
@@ -122,12 +120,10 @@ def test_student_version_is_current(name, fresh_release, tmp_path):
     committed = _cells(nbformat.read(student, as_version=4))
     for i, (a, b) in enumerate(zip(fresh, committed, strict=False)):
         assert a == b, (
-            f"notebooks/{name}/{name}.ipynb is out of date with solutions/ (cell {i}, id "
-            f"{a[0]!r}): run make release"
+            f"notebooks/{name}/{name}.ipynb is out of date with solutions/ (cell {i}, id {a[0]!r}): run make release"
         )
     assert len(fresh) == len(committed), (
-        f"notebooks/{name}/{name}.ipynb has {len(committed)} cells, a fresh release "
-        f"{len(fresh)}: run make release"
+        f"notebooks/{name}/{name}.ipynb has {len(committed)} cells, a fresh release {len(fresh)}: run make release"
     )
     cmp = filecmp.dircmp(fresh_dir, student.parent)
     others = [f for f in cmp.left_only + cmp.right_only + cmp.diff_files if f != f"{name}.ipynb"]

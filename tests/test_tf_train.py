@@ -43,8 +43,15 @@ def test_distill_leaves_teacher_unchanged_and_loss_falls(data, teacher, cache_te
     student = kdtf.build_model("student-small", F, C, seed=1)
     s_before = weights(student)
     hist = kdtf.distill(
-        student, teacher, x, y, epochs=4, cache_teacher=cache_teacher, progress=False,
-        x_val=x, y_val=y,
+        student,
+        teacher,
+        x,
+        y,
+        epochs=4,
+        cache_teacher=cache_teacher,
+        progress=False,
+        x_val=x,
+        y_val=y,
     )
     for a, b in zip(before, weights(teacher), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -87,9 +94,7 @@ def test_same_seed_same_weights(data):
 def test_distill_unlabeled_only_runs(data, teacher):
     x, _ = data
     student = kdtf.build_model("student-small", F, C, seed=4)
-    hist = kdtf.distill(
-        student, teacher, x[:64], None, x_unlabeled=x[64:], epochs=2, progress=False
-    )
+    hist = kdtf.distill(student, teacher, x[:64], None, x_unlabeled=x[64:], epochs=2, progress=False)
     assert len(hist.loss) == 2 and np.isfinite(hist.loss).all()
 
 
@@ -100,14 +105,10 @@ def test_distiller_loss_masks_unlabeled_rows(rng):
     dummy = keras.Sequential([keras.Input((F,)), keras.layers.Dense(C)])
     d = kdtf.Distiller(dummy, dummy, temperature=2.0, alpha=0.3)
     m = y >= 0
-    want = 0.3 * kdtf.distillation_loss(s, t, 2.0) + 0.7 * kdtf.losses.cross_entropy(
-        tf.boolean_mask(s, m), y[m]
-    )
+    want = 0.3 * kdtf.distillation_loss(s, t, 2.0) + 0.7 * kdtf.losses.cross_entropy(tf.boolean_mask(s, m), y[m])
     np.testing.assert_allclose(d.kd_loss(s, t, tf.constant(y)), want, rtol=1e-6)
     all_unlabeled = tf.constant([-1] * 6)
-    np.testing.assert_allclose(
-        d.kd_loss(s, t, all_unlabeled), 0.3 * kdtf.distillation_loss(s, t, 2.0), rtol=1e-6
-    )
+    np.testing.assert_allclose(d.kd_loss(s, t, all_unlabeled), 0.3 * kdtf.distillation_loss(s, t, 2.0), rtol=1e-6)
 
 
 def test_distiller_alpha_zero_steps_like_cross_entropy(data, teacher):

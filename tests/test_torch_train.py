@@ -49,8 +49,17 @@ def test_distill_keeps_teacher_frozen_and_loss_falls(ds, teacher, cache_teacher)
     teacher.zero_grad(set_to_none=True)
     teacher.train()  # distill must switch it to eval itself, and restore the mode afterwards
     st = kdt.build_model("student", ds.num_features, 10, seed=1)
-    h = kdt.distill(st, teacher, ds.x_train[:2000], ds.y_train[:2000], epochs=10, lr=3e-3, seed=1,
-                    cache_teacher=cache_teacher, progress=False)
+    h = kdt.distill(
+        st,
+        teacher,
+        ds.x_train[:2000],
+        ds.y_train[:2000],
+        epochs=10,
+        lr=3e-3,
+        seed=1,
+        cache_teacher=cache_teacher,
+        progress=False,
+    )
     assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
     assert teacher.training and all(p.requires_grad for p in teacher.parameters())
     assert all(p.grad is None for p in teacher.parameters())
@@ -62,8 +71,9 @@ def test_cached_teacher_gives_the_same_student(ds, teacher):
     runs = []
     for cache in (True, False):
         st = kdt.build_model("student", ds.num_features, 10, seed=2)
-        kdt.distill(st, teacher, ds.x_train[:500], ds.y_train[:500], epochs=2, seed=2,
-                    cache_teacher=cache, progress=False)
+        kdt.distill(
+            st, teacher, ds.x_train[:500], ds.y_train[:500], epochs=2, seed=2, cache_teacher=cache, progress=False
+        )
         runs.append(st.state_dict())
     for k in runs[0]:
         torch.testing.assert_close(runs[0][k], runs[1][k], rtol=1e-4, atol=1e-5)
@@ -80,8 +90,16 @@ def test_seeds_are_reproducible(ds):
 
 def test_unlabeled_pool_and_label_free_distillation(ds, teacher):
     st = kdt.build_model("student", ds.num_features, 10, seed=0)
-    h = kdt.distill(st, teacher, ds.x_train[:200], ds.y_train[:200], x_unlabeled=ds.x_train[200:700],
-                    epochs=3, seed=0, progress=False)
+    h = kdt.distill(
+        st,
+        teacher,
+        ds.x_train[:200],
+        ds.y_train[:200],
+        x_unlabeled=ds.x_train[200:700],
+        epochs=3,
+        seed=0,
+        progress=False,
+    )
     assert len(h.loss) == 3 and np.isfinite(h.loss).all()
     st2 = kdt.build_model("student", ds.num_features, 10, seed=0)
     h2 = kdt.distill(st2, teacher, ds.x_train[:500], None, epochs=5, seed=0, progress=False)

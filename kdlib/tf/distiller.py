@@ -72,9 +72,7 @@ class Distiller(keras.Model):
         if self.alpha < 1.0:
             y = tf.reshape(tf.cast(y, tf.int32), [-1])
             labeled = tf.cast(y >= 0, student_logits.dtype)  # (B,)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=tf.maximum(y, 0), logits=student_logits
-            )
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(y, 0), logits=student_logits)
             hard = tf.math.divide_no_nan(tf.reduce_sum(ce * labeled), tf.reduce_sum(labeled))
             loss += (1.0 - self.alpha) * hard
         return loss

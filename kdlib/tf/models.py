@@ -22,6 +22,7 @@ from kdlib.architectures import ARCHITECTURES, model_names
 
 __all__ = ["ARCHITECTURES", "build_model", "model_names"]
 
+
 def _mlp(num_features: int, num_classes: int, hidden: tuple[int, ...], name: str) -> keras.Model:
     """(B, F) -> ReLU hidden layers -> (B, C) logits."""
     layers: list[keras.layers.Layer] = [keras.Input((num_features,))]
@@ -49,9 +50,7 @@ def _cnn1d(num_features: int, num_classes: int, channels: int, name: str) -> ker
     return keras.Sequential(layers, name=name)
 
 
-def build_model(
-    name: str, num_features: int, num_classes: int, seed: int | None = None
-) -> keras.Model:
+def build_model(name: str, num_features: int, num_classes: int, seed: int | None = None) -> keras.Model:
     """Build a model by name; with ``seed`` the initial weights are reproducible."""
     spec = architectures.spec(name, num_features, num_classes)
     if seed is not None:

@@ -183,9 +183,7 @@ def distill(
     if x_unlabeled is not None and len(x_unlabeled):
         xu, _ = _check_xy(x_unlabeled, None, "x_unlabeled")
         if xu.shape[1] != xa.shape[1]:
-            raise ValueError(
-                f"x_unlabeled must have {xa.shape[1]} features like x, got {xu.shape[1]}"
-            )
+            raise ValueError(f"x_unlabeled must have {xa.shape[1]} features like x, got {xu.shape[1]}")
         xa = np.concatenate([xa, xu])
         ya = np.concatenate([ya, np.full(len(xu), -1, dtype=np.int64)])
 
@@ -205,7 +203,7 @@ def distill(
                 _dataset(inputs, ya, batch_size, seed),
                 epochs=epochs,
                 shuffle=False,  # the tf.data pipeline shuffles, seeded
-            verbose=0,
+                verbose=0,
                 callbacks=[_EpochLog(hist, student, x_val, y_val, bar)],
             )
     finally:

@@ -13,26 +13,16 @@ import numpy as np
 
 from kdlib import reference as ref
 from kdlib.grading.judge import Judge, as_float, close, expect, expect_close
+from kdlib.grading.loss_checks import LossChecks, isclose, labels, logits
 
 judge = Judge(
     "03_loss_torch",
     answer_key=["kdlib.reference", "kdlib.torch", "kdlib.tf", "kdlib.experiment", "kdlib.deploy"],
 )
 
-
-def logits(batch: int = 4, classes: int = 5, seed: int = 0, scale: float = 3.0) -> np.ndarray:
-    """The notebook's random_logits as a NumPy float64 array, shape (batch, classes)."""
-    return np.random.default_rng(seed).normal(0.0, scale, size=(batch, classes))
-
-
-def labels(batch: int = 4, classes: int = 5, seed: int = 0) -> np.ndarray:
-    """The notebook's random_labels: int64 class indices, shape (batch,)."""
-    return np.random.default_rng(seed).integers(0, classes, size=batch)
-
-
-def isclose(a, b) -> bool:
-    """np.isclose's defaults (rtol 1e-5, atol 1e-8), as the visible tests use them."""
-    return close(a, b, rtol=1e-5, atol=1e-8)
+CHECKS = LossChecks("torch")
+T2, REVERSED, SUMMED, ALL_ELEMENTS = CHECKS.t2, CHECKS.reversed, CHECKS.summed, CHECKS.all_elements
+diagnose, expect_loss = CHECKS.diagnose, CHECKS.expect_loss
 
 
 def dl(ask, s, t, T, **kw):
@@ -41,49 +31,6 @@ def dl(ask, s, t, T, **kw):
 
 def kd(ask, s, t, y, T, a, **kw):
     return ask.call("kd_loss", s, t, y, tensors="torch", temperature=float(T), alpha=float(a), **kw)
-
-
-T2 = "the soft term is not scaled by T²: multiply the batch-mean KL by temperature ** 2"
-REVERSED = "the KL is reversed: compute KL(teacher ‖ student) = Σ p_teacher · (log p_teacher − log p_student)"
-SUMMED = "the KL is summed over the batch: average it over the batch instead (divide by B)"
-ALL_ELEMENTS = (
-    "the KL is averaged over all B·C elements (F.kl_div's default reduction='mean' does this): sum over "
-    "the classes, then average over the batch (reduction='batchmean')"
-)
-
-
-def diagnose(got: float, s: np.ndarray, t: np.ndarray, T: float) -> str | None:
-    """The usual mistake that explains a wrong distillation_loss value, if one does."""
-    want = ref.distillation_loss(s, t, T)
-    B, C = s.shape
-    if T != 1 and isclose(got, want / T**2):
-        return T2
-    if T != 1 and isclose(got, want / T):
-        return "the soft term is scaled by T, not by T²"
-    if B > 1 and isclose(got, want * B):
-        return SUMMED
-    if C > 1 and isclose(got, want / C):
-        return ALL_ELEMENTS
-    if not isclose(want, ref.distillation_loss(t, s, T)) and isclose(got, ref.distillation_loss(t, s, T)):
-        return REVERSED
-    if isclose(got, ref.distillation_loss(s, T * t, T)):
-        return "the temperature is not applied to the teacher: use softmax(teacher_logits / T)"
-    if isclose(got, ref.distillation_loss(T * s, t, T)):
-        return "the temperature is not applied to the student: use log_softmax(student_logits / T)"
-    return None
-
-
-def expect_loss(got, s, t, T, what: str, rtol: float = 1e-6, atol: float = 1e-9) -> None:
-    """distillation_loss value ``got`` must match the reference; name the mistake if it does not."""
-    value = as_float(got, what)
-    if not close(value, ref.distillation_loss(s, t, T), rtol, atol):
-        expect(
-            np.isfinite(value),
-            f"{what}: the loss is {value} (not finite): use F.log_softmax, not torch.log(F.softmax(...))",
-        )
-        why = diagnose(value, s, t, T)
-        expect(why is None, f"{what}: {why}")
-    expect_close(value, ref.distillation_loss(s, t, T), what, rtol, atol)
 
 
 @judge.check("test_distill_t_squared")

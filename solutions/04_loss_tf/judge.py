@@ -15,26 +15,17 @@ import numpy as np
 
 from kdlib import reference as ref
 from kdlib.grading.judge import Judge, as_float, close, expect, expect_close
+from kdlib.grading.loss_checks import LossChecks, isclose, labels, logits
 
 judge = Judge(
     "04_loss_tf",
     answer_key=["kdlib.reference", "kdlib.torch", "kdlib.tf", "kdlib.experiment", "kdlib.deploy"],
 )
 
-
-def logits(batch: int = 4, classes: int = 5, seed: int = 0, scale: float = 3.0) -> np.ndarray:
-    """The notebook's random_logits as a NumPy float64 array, shape (batch, classes)."""
-    return np.random.default_rng(seed).normal(0.0, scale, size=(batch, classes))
-
-
-def labels(batch: int = 4, classes: int = 5, seed: int = 0) -> np.ndarray:
-    """The notebook's random_labels: int64 class indices, shape (batch,)."""
-    return np.random.default_rng(seed).integers(0, classes, size=batch)
-
-
-def isclose(a, b) -> bool:
-    """np.isclose's defaults (rtol 1e-5, atol 1e-8), as the visible tests use them."""
-    return close(a, b, rtol=1e-5, atol=1e-8)
+CHECKS = LossChecks("tf")
+T2, REVERSED, SUMMED, ALL_ELEMENTS = CHECKS.t2, CHECKS.reversed, CHECKS.summed, CHECKS.all_elements
+LOG_SOFTMAX, CLIPPED, KERAS_LOGITS = CHECKS.log_softmax, CHECKS.clipped, CHECKS.keras_logits
+diagnose, expect_loss = CHECKS.diagnose, CHECKS.expect_loss
 
 
 def dl(ask, s, t, T, **kw):
@@ -45,86 +36,10 @@ def kd(ask, s, t, y, T, a, **kw):
     return ask.call("kd_loss", s, t, y, tensors="tf", temperature=float(T), alpha=float(a), **kw)
 
 
-LOG_SOFTMAX = "use tf.nn.log_softmax, not tf.math.log(tf.nn.softmax(...))"
-T2 = "the soft term is not scaled by T²: multiply the batch-mean KL by temperature ** 2"
-REVERSED = "the KL is reversed: compute KL(teacher ‖ student) = Σ p_teacher · (log p_teacher − log p_student)"
-SUMMED = "the KL is summed over the batch: average it over the batch instead (divide by B)"
-ALL_ELEMENTS = (
-    "the KL is averaged over all B·C elements (tf.reduce_mean without axis does this): sum over the classes "
-    "(tf.reduce_sum(..., axis=-1)), then average over the batch"
-)
-CLIPPED = (
-    "the probabilities are clipped before the log (tf.clip_by_value, or keras.losses.KLDivergence, which clips "
-    "at 1e-7), which changes the value at extreme logits: use tf.nn.log_softmax"
-)
-KERAS_LOGITS = (
-    "the KL is taken of the T-scaled logits themselves, not of their softmax (keras.distillation.LogitsDistillation's "
-    "default loss='kl_divergence' does this, and drops T² too): use tf.nn.log_softmax(logits / T) for both and "
-    "multiply the batch-mean KL by T²"
-)
 ALPHA = (
     "alpha weighs the wrong term (the Keras example's convention, alpha · student_loss + (1 − alpha) · "
     "distillation_loss): here alpha multiplies the soft (teacher) term, 1 − alpha the cross-entropy"
 )
-
-
-def _kl_clipped(p: np.ndarray, q: np.ndarray, eps: float = 1e-7) -> np.ndarray:
-    """keras.losses.kl_divergence: Σ p·log(p/q) over the last axis, both clipped to [eps, 1]."""
-    p, q = np.clip(p, eps, 1.0), np.clip(q, eps, 1.0)
-    return (p * np.log(p / q)).sum(axis=-1)
-
-
-def clipped_loss(s: np.ndarray, t: np.ndarray, T: float) -> float:
-    """T² · batch-mean KL of softmax probabilities clipped at 1e-7 (the log-of-clipped-softmax mistake)."""
-    p, q = np.exp(ref.log_softmax(t, T)), np.exp(ref.log_softmax(s, T))
-    return float(T * T * _kl_clipped(p, q).mean())
-
-
-def keras_logits_loss(s: np.ndarray, t: np.ndarray, T: float) -> float:
-    """keras.losses.kl_divergence(t / T, s / T), batch mean: the LogitsDistillation default-loss pitfall."""
-    return float(_kl_clipped(t / T, s / T).mean())
-
-
-def diagnose(got: float, s: np.ndarray, t: np.ndarray, T: float) -> str | None:
-    """The usual mistake that explains a wrong distillation_loss value, if one does."""
-    want = ref.distillation_loss(s, t, T)
-    B, C = s.shape
-    if T != 1 and isclose(got, want / T**2):
-        return T2
-    if T != 1 and isclose(got, want / T):
-        return "the soft term is scaled by T, not by T²"
-    if B > 1 and isclose(got, want * B):
-        return SUMMED
-    if C > 1 and isclose(got, want / C):
-        return ALL_ELEMENTS
-    if not isclose(want, ref.distillation_loss(t, s, T)) and isclose(got, ref.distillation_loss(t, s, T)):
-        return REVERSED
-    if isclose(got, ref.distillation_loss(s, T * t, T)):
-        return "the temperature is not applied to the teacher: use softmax(teacher_logits / T)"
-    if isclose(got, ref.distillation_loss(T * s, t, T)):
-        return "the temperature is not applied to the student: use log_softmax(student_logits / T)"
-    clipped = clipped_loss(s, t, T)  # first: at ±1e4 it can equal the Keras value below
-    if not close(want, clipped, rtol=1e-4, atol=1e-7) and close(got, clipped, rtol=1e-4, atol=1e-7):
-        return CLIPPED
-    keras = keras_logits_loss(s, t, T)
-    if close(got, keras, rtol=1e-4, atol=1e-7) or close(got, T * T * keras, rtol=1e-4, atol=1e-7):
-        return KERAS_LOGITS
-    if close(got, want, rtol=1e-4, atol=1e-6):
-        return (
-            "the loss is right only to float32 precision: compute it in the inputs' dtype (float64 here), "
-            "e.g. not through a Keras loss object, which casts to float32"
-        )
-    return None
-
-
-def expect_loss(got, s, t, T, what: str, rtol: float = 1e-6, atol: float = 1e-9) -> None:
-    """distillation_loss value ``got`` must match the reference; name the mistake if it does not."""
-    value = as_float(got, what)
-    if not close(value, ref.distillation_loss(s, t, T), rtol, atol):
-        expect(np.isfinite(value), f"{what}: the loss is {value} (not finite): {LOG_SOFTMAX}")
-        why = diagnose(value, s, t, T)
-        expect(why is None, f"{what}: {why}")
-    expect_close(value, ref.distillation_loss(s, t, T), what, rtol, atol)
 
 
 @judge.check("test_distill_t_squared")

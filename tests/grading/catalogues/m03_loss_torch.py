@@ -78,7 +78,7 @@ CATALOGUE = Catalogue(
                 (TEACHER, "log_p = torch.log(F.softmax(teacher_logits.detach() / T, -1).clamp(1e-7))"),
             ),
             {
-                "test_distill_stable": "clipping the probabilities before the log changes the value",
+                "test_distill_stable": "the probabilities are clipped before the log (torch.clamp before torch.log)",
                 "test_distill_reference": "distillation_loss for B=5, C=100, T=0.5",
             },
         ),
