@@ -143,12 +143,10 @@ CATALOGUE = Catalogue(
             dict.fromkeys(PART3, "FRAMEWORK must be 'torch' or 'tensorflow'"),
             "jax",
         ),
-        "tensorflow_reference": loss_mistake(
-            "not a mistake: the reference with FRAMEWORK = 'tensorflow' (the old tensorflow course's reference; "
-            "part 4 left unanswered): only part 4 is lost",
-            (),
-            {},
-            "tensorflow",
+        "tensorflow_reference": Mistake(
+            "not a mistake: the reference with FRAMEWORK = 'tensorflow' (the old tensorflow course's reference, "
+            "part 4 answered): loses nothing",
+            edit=framework("tensorflow"),
         ),
         "torch_loss_but_framework_tensorflow": loss_mistake(
             "a PyTorch kd_loss with FRAMEWORK = 'tensorflow' (new: the old tests only had the reverse in mind)",
