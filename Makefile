@@ -46,12 +46,12 @@ endif
 demo: setup  ## train teacher, scratch and distilled students in both frameworks; print the table
 	$(BIN)/kd demo $(DEMO_ARGS)
 
-test: setup  ## the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q
+test: lint  ## lint, then the whole test suite (what CI runs)
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
-	$(BIN)/ruff check kdlib tests benchmarks solutions
-	$(BIN)/ruff format --check kdlib tests benchmarks solutions
+	$(BIN)/ruff check kdlib tests benchmarks solutions nbgrader_config.py
+	$(BIN)/ruff format --check kdlib tests benchmarks solutions nbgrader_config.py
 
 start: setup  ## copy the student notebooks into work/ (yours; never overwritten)
 	$(BIN)/kd start

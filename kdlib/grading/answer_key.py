@@ -20,8 +20,9 @@ from pathlib import Path
 __all__ = ["MESSAGE", "covers", "imported_modules", "kdlib_view", "uses"]
 
 KDLIB = Path(__file__).resolve().parents[1]
-#: hidden from every graded kernel: the trusted side of the grader and its judge framework
-ALWAYS = ("kdlib.grading.host", "kdlib.grading.judge", "kdlib.grading.loss_checks")
+#: hidden from every graded kernel: the trusted side of the grader, its judge framework, and the
+#: drill bank (its model answers include a correct kd_loss in both frameworks)
+ALWAYS = ("kdlib.grading.host", "kdlib.grading.judge", "kdlib.grading.loss_checks", "kdlib.drill", "questions.yaml")
 MESSAGE = (
     "{name} is not available while a notebook is graded: it implements what this assignment "
     "grades (the answer key). Write the code yourself in the notebook; outside grading the "

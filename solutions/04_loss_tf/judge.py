@@ -122,7 +122,8 @@ def temperature(ask):
     asked = []
     for T, s, t, s2, t2 in cases:
         asked += [dl(ask, s, t, T), dl(ask, s / T, t / T, 1.0), dl(ask, s2, t2, T), dl(ask, s2 / T, t2 / T, 1.0)]
-    got = yield asked
+    same = cases[0][1]
+    got = yield [*asked, dl(ask, same, same.copy(), 4.0)]
     for i, (T, s, t, s2, t2) in enumerate(cases):
         a, a1, b, b1 = (as_float(v, "distillation_loss") for v in got[4 * i : 4 * i + 4])
         for value, x, y in [(a, s, t), (b, s2, t2)]:
@@ -141,6 +142,15 @@ def temperature(ask):
             "t/T, 1) differs between two inputs: divide both the student and the teacher logits by T",
             rtol=1e-5,
         )
+
+    # ratios alone cannot tell a loss from a constant: it must also vanish, and only, for equal logits
+    equal, first = as_float(got[-1], "distillation_loss(s, s, T)"), as_float(got[0], "distillation_loss")
+    expect(
+        close(equal, 0.0, atol=1e-9),
+        f"distillation_loss(s, s, T=4) is {equal:.4g}: a student equal to its teacher has nothing to learn, the "
+        "loss must be 0 (soften BOTH logits with the same T)",
+    )
+    expect(not isclose(first, equal), "distillation_loss gives the same value for any input: compute the KL")
 
 
 @judge.check("test_distill_stable")
@@ -232,7 +242,7 @@ def swapped(s, t, y, T, a) -> float:
 def kd_alpha(ask):
     s, t, y, other = logits(seed=21), logits(seed=22), labels(seed=23), logits(seed=24)
     s2, t2, y2 = logits(9, 3, seed=171), logits(9, 3, seed=172), labels(9, 3, seed=173)
-    one, soft, zero, zero_other, one2, soft2, quarter = yield [
+    one, soft, zero, zero_other, one2, soft2, quarter, one_other, zero_labels = yield [
         kd(ask, s, t, y, 2.0, 1.0),
         dl(ask, s, t, 2.0),
         kd(ask, s, t, y, 2.0, 0.0),
@@ -240,6 +250,8 @@ def kd_alpha(ask):
         kd(ask, s2, t2, y2, 5.0, 1.0),
         dl(ask, s2, t2, 5.0),
         kd(ask, s2, t2, y2, 5.0, 0.25),
+        kd(ask, s, other, y, 2.0, 1.0),
+        kd(ask, s, t, (y + 1) % 5, 2.0, 0.0),
     ]
     msg = "with alpha = 1, kd_loss must equal distillation_loss (alpha weighs the soft term)"
     expect(not isclose(as_float(one, "kd_loss"), ref.cross_entropy(s, y)), f"{msg}; {ALPHA}")
@@ -251,6 +263,16 @@ def kd_alpha(ask):
     )
     expect_close(one2, as_float(soft2, "distillation_loss"), msg)
     expect(not isclose(as_float(quarter, "kd_loss"), swapped(s2, t2, y2, 5.0, 0.25)), ALPHA)
+
+    # equal values alone cannot tell a loss from a constant: alpha = 1 must follow the teacher, alpha = 0 the labels
+    expect(
+        not isclose(as_float(one, "kd_loss"), as_float(one_other, "kd_loss")),
+        "with alpha = 1, kd_loss does not change with the teacher's logits: alpha weighs the soft (teacher) term",
+    )
+    expect(
+        not isclose(as_float(zero, "kd_loss"), as_float(zero_labels, "kd_loss")),
+        "with alpha = 0, kd_loss does not change with the labels: 1 − alpha weighs the cross-entropy",
+    )
 
 
 @judge.check("test_kd_hard_term")

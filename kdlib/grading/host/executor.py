@@ -15,6 +15,7 @@ one per worker process, which the worker reads afterwards.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -27,6 +28,7 @@ from traitlets import Bool, Integer
 __all__ = ["RUN", "CapMarkdown", "RestoreMetadata", "RunState", "SandboxExecute", "error_output", "new_run"]
 
 _HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_MEMORY = re.compile(r"MemoryError|can't allocate memory|Unable to allocate|out of memory|bad_alloc|Cannot allocate")
 
 
 @dataclass
@@ -40,6 +42,7 @@ class RunState:
     truncated: bool = False
     stopped: bool = False  # the grader killed the kernel (it ignored an interrupt)
     disk: bool = False  # the kernel filled its socket folder
+    memory: bool = False  # a cell hit the per-process memory limit (MemoryError and the like)
     edited: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     metadata: list[str] = field(default_factory=list)
@@ -171,7 +174,15 @@ class SandboxExecute(Execute):
                 cell.outputs = []
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") != "error":
+                    continue
+                if out.get("ename") == "CellTimeoutError":  # nbgrader interrupted it and went on
+                    RUN.cell_timeouts.append(str(index))
+                if _MEMORY.search(f"{out.get('ename', '')} {str(out.get('evalue', ''))[:300]}"):
+                    RUN.memory = True
+            return cell, resources
         except DeadKernelError:
             status = getattr(self.km, "exit_status", None)
             why = "stopped at the wall-time limit" if RUN.timed_out else f"the kernel died (exit status {status})"

@@ -93,6 +93,17 @@ def _save_log(out: Outcome, dest: Path) -> Path | None:
     return dest
 
 
+def unusable_name(student: str) -> str:
+    """Why nbgrader cannot grade a submission folder of this name ('' if it can)."""
+    if student != student.strip():
+        return "it begins or ends with a space"
+    if any(not ch.isprintable() for ch in student):
+        return "it holds control characters (a newline, an escape code...)"
+    if any(ch in "[]*?" for ch in student):
+        return "it holds [ ] * or ?, which nbgrader reads as a pattern"
+    return ""
+
+
 def _log_name(student: str) -> str:
     """A file name for a student's log that cannot escape the log folder."""
     keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in student)[:80].lstrip(".")

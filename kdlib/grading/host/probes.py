@@ -144,7 +144,7 @@ class JudgeCells(NbGraderPreprocessor):
                 payload = json.loads(payload) if len(payload) <= self.max_payload_bytes else None
             elif len(json.dumps(payload)) > self.max_payload_bytes:
                 payload = None
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested deeper than the parser goes
             payload = None
         if not isinstance(payload, dict) or payload.get("test") != gid or not isinstance(payload.get("results"), list):
             return [None], stopped

@@ -404,6 +404,8 @@ def _collect_reasons(res: Outcome, run, job: Job) -> None:
         r.setdefault("timeout", "a cell ran longer than the per-cell limit")
     elif run.death:
         r.setdefault("crash", run.death)
+    if run.memory:
+        r.setdefault("memory", f"a cell hit the {job.limits.memory_mb} MiB limit of one process")
     if run.edited:
         r["edited"] = ids(run.edited)
     if run.deleted:
