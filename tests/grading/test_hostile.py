@@ -364,3 +364,9 @@ def test_report_timings(run, capsys):
                 f"  {name:28} {r.score:>4g}/{r.max_score:g} (base {case.base} {base.score:g})  {r.seconds:5.1f} s  "
                 f"{r.describe() or '-'}"
             )
+
+
+def test_a_folder_name_nbgrader_cannot_grade_is_refused_by_name(run):
+    r = run.results[_student("escaped_student_name", CASES["escaped_student_name"])]
+    assert r.status == "error" and r.score == 0
+    assert "the folder name cannot be graded: it holds control characters" in r.describe(), r.describe()

@@ -185,6 +185,12 @@ def grade(
         template = scratch / "gradebook.db"
         gradebook.sqlite_copy(course.db, template)
         view = str(answer_key.kdlib_view(scratch / "view", key)) if sandbox else None
+        for student in chosen:
+            why = unusable_name(student)
+            if why:
+                outcomes[student] = Outcome(
+                    student, reasons={"error": f"the folder name cannot be graded: {why}; rename it and grade again"}
+                )
         todo = [
             Job(
                 course,
@@ -203,6 +209,7 @@ def grade(
                 DEFAULT_PIDS,
             )
             for i, s in enumerate(chosen)
+            if s not in outcomes
         ]
 
         def on_done(job: Job, out: Outcome) -> None:
