@@ -189,7 +189,7 @@ def grade(
             why = unusable_name(student)
             if why:
                 outcomes[student] = Outcome(
-                    student, reasons={"error": f"the folder name cannot be graded: {why}; rename it and grade again"}
+                    student, reasons={"name": f"the folder name cannot be graded: {why}; rename it and grade again"}
                 )
         todo = [
             Job(
@@ -244,7 +244,7 @@ def grade(
             seconds=out.seconds,
             log=Path(out.log) if out.log else None,
         )
-        r.status = "error" if "error" in r.reasons else ("problem" if r.reasons else "ok")
+        r.status = "error" if {"error", "name"} & set(r.reasons) else ("problem" if r.reasons else "ok")
         results[student] = r
     max_score, scores = gradebook.read_scores(course.db, course.course_id, assignment, chosen)
     for student, r in results.items():

@@ -25,6 +25,7 @@ REASONS = {
     "metadata": "nbgrader cell metadata restored",
     "output": "output truncated",
     "unreadable": "unreadable submission",
+    "name": "not graded (folder name)",
     "error": "not graded (internal error)",
 }
 
