@@ -44,29 +44,10 @@ c.Execute.kernel_name = "python3"
 # a probe (kdlib.grading.host.probes.PlanProbes), after it the judge decides (JudgeCells).
 # `kd grade` composes the same stages with a sandboxed Execute; this list makes a plain
 # `nbgrader autograde` (trusted students, no sandbox, answer key visible) judge the same way.
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties,
-    CheckCellMetadata,
-    Execute,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
 
-from kdlib.grading.host.probes import JudgeCells, PlanProbes  # noqa: E402
+from kdlib.grading.host.probes import autograde_preprocessors  # noqa: E402
 
-c.Autograde.autograde_preprocessors = [
-    PlanProbes,
-    Execute,
-    JudgeCells,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
 # A test cell a student deleted is put back (and graded) instead of keeping a stale grade.
 c.OverwriteCells.add_missing_cells = True
 

@@ -29,7 +29,7 @@ from kdlib.grading import answer_key, codec
 from kdlib.grading import judge as judging
 from kdlib.grading.kernel.probe import MIME, REQUESTS, SCENARIOS
 
-__all__ = ["JudgeCells", "PlanProbes", "shim"]
+__all__ = ["JudgeCells", "PlanProbes", "autograde_preprocessors", "shim"]
 
 _STATE = "kd_probe"
 
@@ -157,3 +157,33 @@ class JudgeCells(NbGraderPreprocessor):
         return new_output(
             "error", ename="AssertionError", evalue=verdict.message, traceback=[f"AssertionError: {verdict.message}"]
         )
+
+
+def autograde_preprocessors(execute=None, *, after_judge: tuple = ()) -> list:
+    """nbgrader's autograde stages with the probe/judge pair around ``execute`` (default: nbgrader's Execute).
+
+    Used by ``kd grade`` (a sandboxed Execute, CapMarkdown after the judge) and by
+    ``nbgrader_config.py`` for a plain ``nbgrader autograde``, so both run the same stages.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        Execute,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    return [
+        PlanProbes,
+        execute or Execute,
+        JudgeCells,
+        *after_judge,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]

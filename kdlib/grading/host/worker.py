@@ -129,22 +129,16 @@ def _logger(path: Path | None) -> logging.Logger:
 
 def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Path, group: str | None):
     """The course's config with this kit's preprocessors composed into nbgrader's Autograde."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
-        AssignLatePenalties,
         CheckCellMetadata,
         ClearOutput,
         DeduplicateIds,
-        Execute,
-        IgnorePattern,
-        LimitOutput,
         OverwriteCells,
         OverwriteKernelspec,
-        SaveAutoGrades,
     )
 
     from kdlib.grading.host.executor import CapMarkdown, RestoreMetadata, SandboxExecute
-    from kdlib.grading.host.probes import JudgeCells, PlanProbes
+    from kdlib.grading.host.probes import autograde_preprocessors
 
     cfg = config(job.course.root)
     cd = cfg.CourseDirectory
@@ -155,19 +149,7 @@ def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Pat
     cd.student_id_exclude = ""
     cd.notebook_id = "*"
     sanitize = [ClearOutput, RestoreMetadata, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-    grade = [
-        PlanProbes,
-        SandboxExecute,
-        JudgeCells,
-        CapMarkdown,
-        IgnorePattern,
-        ClearMetadataPreprocessor,
-        LimitOutput,
-        SaveAutoGrades,
-        AssignLatePenalties,
-        CheckCellMetadata,
-    ]
-    del Execute  # replaced by SandboxExecute; the course's own list is not used (this one is the contract)
+    grade = autograde_preprocessors(SandboxExecute, after_judge=(CapMarkdown,))  # the course's list is not used
     cfg.Autograde.sanitize_preprocessors = sanitize
     cfg.Autograde.autograde_preprocessors = grade
     cfg.OverwriteCells.add_missing_cells = True
