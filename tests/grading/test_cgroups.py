@@ -7,8 +7,10 @@ reports "no cgroup cap" and relies on RLIMIT_AS and the wall-time limit).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -85,12 +87,26 @@ def test_destroy_kills_what_is_left_and_removes_the_group():
         pytest.fail("cgroups are not writable here")
     proc = subprocess.Popen(cgroups.wrap(spec, ["sleep", "30"]))
     try:
-        for _ in range(50):
-            if cgroups._pids(spec):
-                break
-            proc.poll()
+        deadline = time.monotonic() + 5
+        while len(cgroups._pids(spec)) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the wrapping shell joins both groups, then becomes sleep
         cgroups.destroy(spec)
         assert proc.wait(timeout=5) != 0
     finally:
         proc.kill()
-    assert not any(__import__("os").path.exists(p) for p in spec.split(":"))
+    assert not any(os.path.exists(p) for p in spec.split(":"))
+
+
+def test_destroy_while_the_command_is_still_joining_leaves_nothing_running():
+    # the CI race: destroy read an empty group, the shell joined, rmdir failed, sleep lived on
+    for attempt in range(5):
+        spec = cgroups.create(f"kd-test-race-{attempt}", 256, 16)
+        if spec is None:
+            pytest.fail("cgroups are not writable here")
+        proc = subprocess.Popen(cgroups.wrap(spec, ["sleep", "30"]), stderr=subprocess.DEVNULL)
+        try:
+            cgroups.destroy(spec)
+            assert proc.wait(timeout=10) != 0
+        finally:
+            proc.kill()
+        assert not any(os.path.exists(p) for p in spec.split(":"))

@@ -160,22 +160,27 @@ def stats(spec: str) -> dict[str, int]:
 
 
 def destroy(spec: str, timeout: float = 5.0) -> None:
-    """Kill every process left in the groups and remove them."""
+    """Kill every process left in the groups and remove them.
+
+    Kill and remove are retried together until the deadline: a process that joins between a
+    kill and the ``rmdir`` (a wrapped command still starting) makes the ``rmdir`` fail, and is
+    killed on the next round instead of being left running in a group nobody removes.
+    """
     deadline = time.monotonic() + timeout
-    for folder in map(Path, spec.split(":")):
-        _write(folder / "cgroup.kill", "1")  # v2: the kernel kills them all at once
-    while time.monotonic() < deadline:
-        pids = _pids(spec)
-        if not pids:
-            break
-        for pid in pids:
+    folders = [Path(p) for p in spec.split(":")]
+    while True:
+        for folder in folders:
+            _write(folder / "cgroup.kill", "1")  # v2: the kernel kills them all at once
+        for pid in _pids(spec):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        for folder in folders:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if not any(folder.exists() for folder in folders) or time.monotonic() >= deadline:
+            return
         time.sleep(0.05)
-    for folder in map(Path, spec.split(":")):
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
