@@ -3,6 +3,7 @@
 kd grade ASSIGNMENT [--jobs N] [--timeout S] [--memory-mb M] [--students A B ...] [--no-sandbox]
 python -m kdlib.grading release [--force] NAME ...  # make release (refuses to overwrite work)
 python -m kdlib.grading grade NAME [options]        # = kd grade
+python -m kdlib.grading feedback NAME [STUDENT ...] # feedback pages again, after grading by hand
 python -m kdlib.grading list
 """
 
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     usage = (
         "usage: python -m kdlib.grading release [--force] NAME [NAME ...]\n"
         "       python -m kdlib.grading grade NAME [kd grade options]\n"
+        "       python -m kdlib.grading feedback NAME [STUDENT ...] [--course-dir DIR]\n"
         "       python -m kdlib.grading list"
     )
     if not argv or argv[0] in ("-h", "--help"):
@@ -118,6 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command == "grade":
         return grade_cli(rest)
+    if command == "feedback":
+        from kdlib.grading.host.feedback import generate
+
+        parser = argparse.ArgumentParser(prog="python -m kdlib.grading feedback")
+        parser.add_argument("assignment", help="assignment name, e.g. 03_loss_torch")
+        parser.add_argument("students", nargs="*", help="only these students (default: all)")
+        parser.add_argument("--course-dir", default=None, help=f"course directory (default: {ROOT})")
+        args = parser.parse_args(rest)
+        try:
+            course = Course.load(args.course_dir)
+            course.check_assignment(args.assignment)
+            pages = generate(course.root, args.assignment, args.students or None)
+        except GradingError as err:
+            print(f"feedback: {err}", file=sys.stderr)
+            return 2
+        print(f"{len(pages)} feedback page(s) written under {course.root / course.feedback}")
+        return 0 if pages else 1
     if command == "list":
         print("\n".join(Course.load().assignments()))
         return 0

@@ -306,6 +306,19 @@ def test_no_judge_code_in_any_autograded_notebook_or_feedback(run):
         assert run.results[student].feedback, f"{student} has no feedback HTML"
 
 
+def test_feedback_pages_carry_no_student_markup(run):
+    from bs4 import BeautifulSoup
+
+    pages = run.results["script_in_markdown"].feedback
+    assert pages, "script_in_markdown has no feedback HTML"
+    for path in pages:
+        page = Path(path).read_text(encoding="utf-8")
+        soup = BeautifulSoup(page, "html.parser")
+        assert "kdPwned" not in " ".join(s.get_text() for s in soup.find_all("script")), path
+        assert not [t for t in soup.find_all(True) if any(a.startswith("on") for a in t.attrs)], path
+        assert "My notes" in page and "<math" in page, "the text and the formulas must stay"
+
+
 def test_gradebook_was_backed_up(run):
     backup = run.report.backup
     assert backup is not None and backup.is_file() and run.course in backup.parents

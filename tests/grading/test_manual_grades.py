@@ -84,3 +84,13 @@ def test_manual_grades_survive_a_second_kd_grade(tmp_path):
         comments = [c for (c,) in con.execute("SELECT manual_comment FROM comment WHERE manual_comment IS NOT NULL")]
     assert scores == sorted(MANUAL.values())
     assert comments == [COMMENT[2]]
+
+    # feedback again after grading by hand: the hand-given comment and score are in bo's page,
+    # the formulas are MathML and nothing loads MathJax from the internet
+    from kdlib.grading.cli import main
+
+    assert main(["feedback", NAME, "bo", "--course-dir", str(course)]) == 0
+    page = (course / "feedback" / "bo" / NAME / f"{NAME}.ipynb").with_suffix(".html").read_text(encoding="utf-8")
+    assert COMMENT[2] in page
+    assert f"Score: {expected['bo']:g}" in page or f"Score: {expected['bo']}" in page
+    assert "<math" in page and "cdnjs.cloudflare.com/ajax/libs/mathjax" not in page

@@ -173,7 +173,9 @@ def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Pat
     km.probe_dir = str(probe)
     km.kdlib_view = job.kdlib_view or ""
     km.cgroup = group or ""
-    cfg.HTMLExporter.sanitize_html = True
+    from kdlib.grading.host import feedback
+
+    feedback.configure(cfg)
     return cfg
 
 
@@ -310,6 +312,9 @@ def grade_one(job: Job) -> Outcome:
                 converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg, log=log), config=cfg, log=log)
                 converter.force = True
                 converter.start()
+                from kdlib.grading.host import feedback
+
+                feedback.offline_pages(course / job.course.feedback / job.student / job.assignment)
             except Exception as err:
                 log.error("feedback failed: %s", err)
                 res.flags.append("no feedback HTML (rendering failed or took too long)")

@@ -1,0 +1,171 @@
+"""Feedback HTML that is safe and renders offline: markdown cleaned, formulas as MathML.
+
+nbgrader writes feedback pages with its own template (``feedback/index.html.j2``), which
+(1) renders markdown cells with ``markdown2html`` and no cleaning at all, whatever
+``HTMLExporter.sanitize_html`` says: a ``<script>`` in a student's markdown ran in the page of
+whoever opened it; and (2) loads MathJax from a CDN, so without internet every formula showed
+as raw ``$…$``. Feedback is opened anywhere (returned files, e-mail, an LMS).
+
+:func:`offline_page` post-processes each page GenerateFeedback wrote: every rendered markdown
+cell is cleaned by an allowlist (bleach; the tags markdown produces, no scripts, no event
+attributes) and its TeX (outside ``code``/``pre``) becomes MathML with latex2mathml — from
+text only, after cleaning, so nothing the student wrote becomes markup; every current browser
+renders MathML Core natively. The MathJax loader and its configuration are removed. Outputs are
+already cleaned by nbconvert's ``clean_html`` filter (``sanitize_html``); :func:`clean_html`
+replaces that filter so that tables and paragraphs in HTML outputs are kept rather than escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import bleach
+from bs4 import BeautifulSoup, NavigableString
+from latex2mathml.converter import convert
+
+__all__ = ["clean_html", "configure", "offline_page", "offline_pages", "tex_to_mathml"]
+
+TAGS = sorted(
+    {
+        *bleach.ALLOWED_TAGS,
+        *("p", "div", "span", "pre", "code", "br", "hr", "img", "sup", "sub", "del", "s", "kbd"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td"),
+        *("details", "summary", "dl", "dt", "dd"),
+    }
+)
+ATTRIBUTES = {
+    **bleach.ALLOWED_ATTRIBUTES,
+    "*": ["class", "id"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "th": ["align", "colspan", "rowspan"],
+    "td": ["align", "colspan", "rowspan"],
+    "ol": ["start"],
+}
+PROTOCOLS = ["http", "https", "mailto", "data"]
+#: what latex2mathml writes; its output is cleaned again (it copies ``\\text{<…>}`` verbatim)
+MATHML_TAGS = [
+    *("math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac"),
+    *("msqrt", "mroot", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded"),
+    *("mphantom", "menclose", "merror", "semantics", "annotation"),
+]
+MATHML_ATTRIBUTES = [
+    *("xmlns", "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace"),
+    *("columnalign", "columnspacing", "rowspacing", "width", "height", "depth", "linethickness"),
+    *("displaystyle", "scriptlevel", "accent", "accentunder", "movablelimits", "notation", "minsize", "maxsize"),
+]
+#: display maths first ($$…$$, \[…\]), then inline ($…$ not touching spaces inside, \(…\))
+MATH = re.compile(
+    r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i2>.+?)\\\)|(?<![\\$])\$(?P<i1>[^\s$](?:[^$]*?[^\s$\\])?)\$(?!\d)",
+    re.DOTALL,
+)
+#: longer TeX is left as text (bounded work on untrusted input)
+MAX_TEX = 2000
+MAX_FORMULAS = 2000
+
+
+def tex_to_mathml(tex: str, display: bool = False) -> str | None:
+    """MathML for one TeX formula, or None if latex2mathml cannot read it (the TeX is kept)."""
+    if len(tex) > MAX_TEX:
+        return None
+    try:
+        mathml = convert(tex.strip(), display="block" if display else "inline")
+    except Exception:  # latex2mathml raises many kinds of errors on TeX it does not know
+        return None
+    return bleach.clean(mathml, tags=MATHML_TAGS, attributes={"*": MATHML_ATTRIBUTES}, protocols=[], strip=True)
+
+
+def _mathify(soup: BeautifulSoup, budget: int = MAX_FORMULAS) -> int:
+    """Replace TeX in the text of ``soup`` by MathML, at most ``budget`` formulas; how many left."""
+    for node in list(soup.find_all(string=True)):
+        if budget <= 0:
+            break
+        if node.find_parent(["code", "pre", "script", "style", "math"]) or "$" not in node and "\\" not in node:
+            continue
+        text, pieces, last = str(node), [], 0
+        for m in MATH.finditer(text):
+            if budget <= 0:
+                break
+            display = m.group("d1") is not None or m.group("d2") is not None
+            tex = next(g for g in (m.group("d1"), m.group("d2"), m.group("i1"), m.group("i2")) if g is not None)
+            mathml = tex_to_mathml(tex, display)
+            if mathml is None:
+                continue
+            pieces += [NavigableString(text[last : m.start()]), BeautifulSoup(mathml, "html.parser")]
+            last = m.end()
+            budget -= 1
+        if pieces:
+            pieces.append(NavigableString(text[last:]))
+            for piece in pieces:
+                node.insert_before(piece)
+            node.extract()
+    return budget
+
+
+def clean_html(element: str | bytes) -> str:
+    """nbconvert's ``clean_html`` filter with the tags markdown and HTML tables need."""
+    element = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(element, tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip=True)
+
+
+def _is_mathjax(script) -> bool:
+    return "mathjax" in (script.get("src") or "").lower() or script.get("type") == "text/x-mathjax-config"
+
+
+def offline_page(page: str) -> str:
+    """A feedback page with its markdown cells cleaned, TeX as MathML and no MathJax loader."""
+    soup = BeautifulSoup(page, "html.parser")
+    for script in soup.find_all("script"):
+        if _is_mathjax(script):
+            script.decompose()
+    budget = MAX_FORMULAS
+    for div in soup.select("div.text_cell_render"):
+        inner = BeautifulSoup(clean_html(div.decode_contents()), "html.parser")
+        budget = _mathify(inner, budget)
+        div.clear()
+        div.append(inner)
+    return str(soup)
+
+
+def offline_pages(folder: Path) -> int:
+    """Rewrite every ``*.html`` page under ``folder`` with :func:`offline_page`; how many."""
+    pages = sorted(Path(folder).rglob("*.html"))
+    for page in pages:
+        page.write_text(offline_page(page.read_text(encoding="utf-8")), encoding="utf-8")
+    return len(pages)
+
+
+def configure(cfg) -> None:
+    """Set a traitlets Config so that nbconvert cleans outputs with :func:`clean_html`."""
+    cfg.HTMLExporter.sanitize_html = True
+    cfg.HTMLExporter.filters = {"clean_html": "kdlib.grading.host.feedback.clean_html"}
+
+
+def generate(course_dir: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Feedback pages from the gradebook as it is now (manual scores and comments included).
+
+    nbgrader's ``generate_feedback`` with this module's cleaning and offline maths: what an
+    instructor runs after grading by hand (``python -m kdlib.grading feedback NAME``).
+    Returns the pages written.
+    """
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    from kdlib.grading.course import config
+
+    course_dir = Path(course_dir)
+    written: list[Path] = []
+    for student in students or ["*"]:
+        cfg = config(course_dir)
+        cfg.CourseDirectory.root = str(course_dir)
+        cfg.CourseDirectory.assignment_id = assignment
+        cfg.CourseDirectory.student_id = student
+        configure(cfg)
+        converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
+        converter.force = True
+        converter.start()
+        feedback_root = Path(converter.coursedir.format_path(converter.coursedir.feedback_directory, ".", "."))
+        for folder in sorted(feedback_root.glob(f"{student}/{assignment}")):
+            offline_pages(folder)
+            written += sorted(folder.rglob("*.html"))
+    return written

@@ -1,0 +1,67 @@
+"""Feedback pages: markdown cleaned by an allowlist, TeX as MathML, no MathJax CDN."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+from kdlib.grading.host import feedback
+
+MARKDOWN = (
+    "## Loss\n\nThe loss $\\mathcal{L} = T^2 \\cdot \\mathrm{KL}(p_t \\| p_s)$ costs $5 and $x<y$.\n\n"
+    "$$\\frac{1}{B}\\sum_b \\ell_b$$\n\n`$not$ maths` and\n\n```\n$still not$\n```\n\n"
+    "<script>window.kdPwned = 1</script> <img src=x onerror=alert(1)> $\\text{<b/onclick=alert(2)>}$\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n"
+)
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    """A feedback-like page: nbconvert's classic template (same markdown rendering and MathJax loader)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(MARKDOWN), nbformat.v4.new_code_cell("x = 1  # $not$ maths")]
+    cfg = Config()
+    feedback.configure(cfg)
+    html, _ = HTMLExporter(config=cfg, template_name="classic").from_notebook_node(nb)
+    assert "mathjax" in html.lower()  # the template loads it from a CDN ...
+    return feedback.offline_page(html)
+
+
+def test_no_mathjax_loader_is_left(page):
+    scripts = BeautifulSoup(page, "html.parser").find_all("script")
+    assert not [s for s in scripts if "mathjax" in (s.get("src", "") + s.get("type", "") + s.get_text()).lower()]
+
+
+def test_formulas_become_mathml_and_code_stays_text(page):
+    soup = BeautifulSoup(page, "html.parser")
+    maths = soup.find_all("math")
+    assert [m.get("display") for m in maths] == ["inline", "inline", "block"]
+    assert "ℒ" in maths[0].get_text() and "KL" in maths[0].get_text().replace("\n", "")
+    assert "$5 and" in page  # a lone dollar is money, not maths
+    assert soup.find("code").get_text() == "$not$ maths"
+    assert "$still not$" in soup.find("pre").get_text()
+
+
+def test_markup_is_kept_but_scripts_and_handlers_are_not(page):
+    soup = BeautifulSoup(page, "html.parser")
+    cell = soup.select_one("div.text_cell_render")
+    assert cell.find("h2") and cell.find("table") and cell.find("p")  # not escaped as text
+    assert not cell.find("script")
+    assert not [t for t in soup.find_all(True) if any(a.startswith("on") for a in t.attrs)]
+    assert "kdPwned" not in " ".join(s.get_text() for s in soup.find_all("script"))
+
+
+def test_tex_that_latex2mathml_cannot_read_stays_as_text():
+    assert feedback.tex_to_mathml(r"\frac{1}{") is None
+    assert feedback.tex_to_mathml("x" * (feedback.MAX_TEX + 1)) is None
+    out = feedback.offline_page('<div class="text_cell_render"><p>bad $\\frac{1}{$ here</p></div>')
+    assert "bad $\\frac{1}{$ here" in out
+
+
+def test_the_number_of_formulas_converted_is_bounded():
+    many = "<p>" + " ".join(f"${i}$" for i in range(feedback.MAX_FORMULAS + 50)) + "</p>"
+    soup = BeautifulSoup(feedback.offline_page(f'<div class="text_cell_render">{many}</div>'), "html.parser")
+    assert len(soup.find_all("math")) == feedback.MAX_FORMULAS
