@@ -6,7 +6,7 @@
 
     kd drill                                  # 5 questions, English, interactive
     kd drill --lang zh --topic loss --count 3 --timed 60
-    kd drill --json --count 10 --seed 1       # no TTY needed: the questions as JSON
+    kd drill --json --count 10 --seed 1       # no TTY needed: the questions as JSON ("text": all to show)
     kd drill --json --answers answers.json    # grade a JSON object {"id": answer, ...}
     kd drill --list-topics | --stats
 
@@ -141,10 +141,27 @@ class Question:
     refs: tuple[str, ...] = ()
 
     def prompt(self, lang: str = "en") -> str:
-        """The text asked: the check's own prompt if it has one, else the question."""
+        """The check's own prompt if it has one, else the question (see :meth:`stem`)."""
         if self.check and self.check.prompt:
             return self.check.prompt[lang]
         return self.question[lang]
+
+    def stem(self, lang: str = "en", mode: str = "auto") -> list[str]:
+        """Everything shown before the answer is taken, as blocks of text, in order.
+
+        The question always comes first: it holds the scenario (code, numbers, set-up) that a
+        check's shorter prompt refers to. In ``mode="auto"`` a question with a check adds the
+        check's prompt (if it has its own) and, for multiple choice, one ``"a) ..."`` line per
+        option. In ``mode="open"`` (or without a check) the question alone is asked.
+        """
+        blocks = [self.question[lang]]
+        if mode == "auto" and self.check is not None:
+            if self.check.prompt:
+                blocks.append(self.check.prompt[lang])
+            if self.check.type == "choice":
+                letters = self.check.letters()
+                blocks += [f"  {x}) {o}" for x, o in zip(letters, self.check.options[lang], strict=True)]
+        return blocks
 
 
 @dataclass(frozen=True)
@@ -664,6 +681,14 @@ MESSAGES = {
         "history": "历史记录：{path}",
     },
 }
+#: the number parser's messages, as shown in a Chinese drill
+_NUMBER_ERRORS = {
+    "zh": {
+        "expected a number": "这不是一个数字",
+        "expected a finite number": "需要一个有限的数",
+        "exponent too large": "指数太大",
+    }
+}
 _SELF_GRADES = {
     "y": 1.0,
     "yes": 1.0,
@@ -706,7 +731,7 @@ class _IO:
     def say(self, text: str = "") -> None:
         for line in text.split("\n"):
             if self.lang == "en" and len(line) > self.width and not line.startswith(" "):
-                line = textwrap.fill(line, self.width)
+                line = textwrap.fill(line, self.width, break_on_hyphens=False, break_long_words=False)
             self.stdout.write(line + "\n")
         self.stdout.flush()
 
@@ -728,16 +753,34 @@ def _reveal(io: _IO, q: Question, m: dict[str, str]) -> None:
         io.say(f"  • {point}")
 
 
+def _stem_paragraphs(q: Question, lang: str, mode: str) -> list[str]:
+    """:meth:`Question.stem` as paragraphs: the question, the check's prompt, the options together."""
+    blocks = q.stem(lang, mode)
+    paragraphs = blocks[:1]
+    rest = blocks[1:]
+    if rest and q.check is not None and q.check.prompt:
+        paragraphs.append(rest.pop(0))
+    if rest:
+        paragraphs.append("\n".join(rest))
+    return paragraphs
+
+
+def _say_stem(io: _IO, q: Question, mode: str) -> None:
+    """Print the whole question as asked (:meth:`Question.stem`): scenario, prompt, options."""
+    paragraphs = _stem_paragraphs(q, io.lang, mode)
+    for i, text in enumerate(paragraphs):
+        if i and not text.startswith("  "):
+            io.say()  # the check's own prompt, set off from the scenario above it
+        io.say(text)
+
+
 def _ask_check(io: _IO, q: Question, m: dict[str, str], limit: float | None) -> tuple[float, float]:
     """Ask the auto-checked variant; returns (score, seconds)."""
     check = q.check
     assert check is not None
     lang = io.lang
-    io.say(q.prompt(lang))
-    if check.type == "choice":
-        letters = check.letters()
-        for letter, option in zip(letters, check.options[lang], strict=True):
-            io.say(f"  {letter}) {option}")
+    _say_stem(io, q, "auto")
+    letters = check.letters()
     t0 = time.monotonic()
     while True:
         if check.type == "choice":
@@ -754,7 +797,7 @@ def _ask_check(io: _IO, q: Question, m: dict[str, str], limit: float | None) -> 
             io.say(
                 m["bad_choice"].format(letters=", ".join(letters))
                 if check.type == "choice"
-                else m["bad_number"].format(err=err)
+                else m["bad_number"].format(err=_NUMBER_ERRORS.get(lang, {}).get(str(err), err))
             )
     seconds = time.monotonic() - t0
     _over(io, m, seconds, limit)
@@ -767,15 +810,13 @@ def _ask_check(io: _IO, q: Question, m: dict[str, str], limit: float | None) -> 
     else:
         io.say(m["wrong"].format(expected=check.expected(lang)))
         score = 0.0
-    if check.prompt:  # the variant differs from the question: show the question it belongs to
-        io.say(f"({q.question[lang]})")
     _reveal(io, q, m)
     return score, seconds
 
 
 def _ask_open(io: _IO, q: Question, m: dict[str, str], limit: float | None) -> tuple[float, float]:
     """Ask an open question, reveal the model answer, let the learner grade it."""
-    io.say(q.question[io.lang])
+    _say_stem(io, q, "open")
     t0 = time.monotonic()
     io.ask(m["open"])
     seconds = time.monotonic() - t0
@@ -950,12 +991,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _question_json(q: Question, lang: str, reveal: bool) -> dict[str, Any]:
+def _question_json(q: Question, lang: str, reveal: bool, mode: str = "auto") -> dict[str, Any]:
+    """One question as JSON; ``text`` is everything to show before taking the answer."""
     row: dict[str, Any] = {
         "id": q.id,
         "topics": list(q.topics),
         "difficulty": q.difficulty,
         "question": q.question[lang],
+        "text": "\n\n".join(_stem_paragraphs(q, lang, mode)),
         "check": None,
     }
     if q.check is not None:
@@ -1079,7 +1122,8 @@ def cli(argv: list[str]) -> int:
                 "lang": a.lang,
                 "bank": str(bank.path),
                 "count": len(chosen),
-                "questions": [_question_json(q, a.lang, a.reveal) for q in chosen],
+                "mode": a.mode,
+                "questions": [_question_json(q, a.lang, a.reveal, a.mode) for q in chosen],
             }
         )
         return 0

@@ -205,6 +205,96 @@ def test_every_choice_and_numeric_key_grades_as_correct(bank):
             assert not q.check.is_correct(q.check.answer + 10 * q.check.tolerance + 1)
 
 
+# --- every question is asked whole, before its answer is read -------------------------------
+
+# Questions whose check asks a short prompt about a scenario that only the question holds (code,
+# numbers, a set-up): before the fix `kd drill` showed the prompt alone and the question afterwards.
+SCENARIO_IN_QUESTION = [
+    "evaluation-gap-closed",
+    "temperature-at-inference",
+    "bug-kl-div-input",
+    "bug-teacher-train-mode",
+    "bug-article-sample",
+    "bug-test-set-tuning",
+    "llm-mode-seeking",
+]
+
+
+def _squash(text: str) -> str:
+    """Text without whitespace: line wrapping and indentation do not matter."""
+    return re.sub(r"\s+", "", text)
+
+
+class _RecordingStdin(io.StringIO):
+    """stdin that notes what had been printed each time an answer was read."""
+
+    def __init__(self, text: str, stdout: io.StringIO) -> None:
+        super().__init__(text)
+        self.stdout, self.printed_before_read = stdout, []
+
+    def readline(self, *args):
+        self.printed_before_read.append(self.stdout.getvalue())
+        return super().readline(*args)
+
+
+def _drill_one(q: drill.Question, lang: str, mode: str, timed: float | None) -> tuple[str, str]:
+    """Drill one question (skip it, then self-grade "y"): (printed before the first read, all)."""
+    out = io.StringIO()
+    stdin = _RecordingStdin("\ny\n", out)
+    drill.run_session([q], lang=lang, mode=mode, timed=timed, stdin=stdin, stdout=out)
+    return stdin.printed_before_read[0], out.getvalue()
+
+
+def test_scenario_questions_have_a_prompt_that_needs_the_question(bank):
+    for qid in SCENARIO_IN_QUESTION:
+        q = bank[qid]
+        assert q.check is not None and q.check.prompt, qid
+        assert _squash(q.question["en"]) not in _squash(q.check.prompt["en"]), qid
+
+
+@pytest.mark.parametrize("lang", drill.LANGS)
+@pytest.mark.parametrize("mode,timed", [("auto", None), ("auto", 30.0), ("open", None)])
+def test_every_question_is_shown_whole_before_the_answer_is_read(bank, lang, mode, timed):
+    for q in bank:
+        before, everything = _drill_one(q, lang, mode, timed)
+        after = everything[len(before) :]
+        shown = _squash(before)
+        must = [q.question[lang]]  # the scenario: code, numbers, set-up
+        if mode == "auto" and q.check is not None:
+            if q.check.prompt:
+                must.append(q.check.prompt[lang])
+            must += list(q.check.options[lang]) if q.check.options else []
+        for text in must:
+            assert _squash(text) in shown, f"{q.id} ({lang}, {mode}): not shown before the answer: {text[:60]!r}"
+        # the answer is revealed only after it, and the question is not first shown after it
+        assert _squash(q.answer[lang]) not in shown and _squash(q.answer[lang]) in _squash(after), q.id
+        assert not any(_squash(p) in shown for p in q.key_points[lang] if len(p) > 30), q.id
+        assert _squash(q.question[lang]) not in _squash(after), f"{q.id}: the question is repeated after the answer"
+
+
+@pytest.mark.parametrize("lang", drill.LANGS)
+@pytest.mark.parametrize("mode", ["auto", "open"])
+def test_json_text_holds_everything_to_show(bank, lang, mode):
+    for q in bank:
+        row = drill._question_json(q, lang, reveal=False, mode=mode)
+        assert row["text"].startswith(row["question"]), q.id
+        for block in q.stem(lang, mode):
+            assert block.strip() in row["text"], (q.id, block[:60])
+        if mode == "auto" and q.check is not None and q.check.type == "choice":
+            assert all(f"{x}) {o}" in row["text"] for x, o in zip("abcd", q.check.options[lang], strict=False))
+
+
+def test_stem_is_question_prompt_and_options(bank):
+    q = bank["bug-kl-div-input"]
+    stem = q.stem("en")
+    assert stem[0] == q.question["en"] and "F.kl_div(F.softmax(s / T" in stem[0]
+    assert stem[1] == q.check.prompt["en"] == "What is the fix?"
+    assert stem[2:] == [f"  {x}) {o}" for x, o in zip("abcd", q.check.options["en"], strict=True)]
+    assert q.stem("en", mode="open") == [q.question["en"]]
+    numeric = bank["temperature-entropy"]  # a numeric check without its own prompt: the question alone
+    assert numeric.stem("zh") == [numeric.question["zh"]]
+
+
 # --- validation of malformed banks ---------------------------------------------------------
 
 GOOD = {
@@ -470,7 +560,7 @@ def test_json_runs_non_interactively(tmp_path, bank):
     data = json.loads(r.stdout)
     assert data["lang"] == "zh" and data["count"] == 4 and len(data["questions"]) == 4
     for row in data["questions"]:
-        assert CJK.search(row["question"])
+        assert CJK.search(row["question"]) and row["text"].startswith(row["question"])
         assert "answer" not in row and (row["check"] is None or "answer" not in row["check"])
     assert not (tmp_path / "drill_history.json").exists(), "--json alone records nothing"
     again = kd_drill("--json", "--count", "4", "--seed", "3", "--lang", "zh", home=tmp_path)
@@ -598,6 +688,14 @@ def test_timed_session_in_chinese_reports_over_time(tmp_path, monkeypatch, capsy
     assert "得分：3 / 3（100%）" in out and "参考答案：" in out and "要点：" in out
     history = drill.load_history(tmp_path / "drill_history.json")
     assert history["sessions"][-1]["over_time"] == 3 and history["sessions"][-1]["lang"] == "zh"
+
+
+def test_chinese_drill_explains_a_bad_number_in_chinese(tmp_path):
+    q = drill.load_bank(_small_bank(tmp_path))["q-two"]
+    out = io.StringIO()
+    drill.run_session([q], lang="zh", stdin=io.StringIO("abc\n16\n"), stdout=out)
+    assert "请输入一个数字（这不是一个数字），或直接回车跳过。" in out.getvalue()
+    assert "expected" not in out.getvalue() and "✓ 正确" in out.getvalue()
 
 
 def test_end_of_input_stops_cleanly_with_the_score_so_far(tmp_path, bank):
