@@ -66,8 +66,13 @@ def check_labels(
     max_label: int | None,
     batch: int,
     num_classes: int,
+    ignore_index: int | None = None,
 ) -> None:
-    """Labels: 1-D integer class indices, one per row of the logits, in [0, num_classes)."""
+    """Labels: 1-D integer class indices, one per row of the logits, in [0, num_classes).
+
+    With ``ignore_index`` (e.g. -1 for unlabelled rows), that value is allowed too; the range
+    check then covers the other labels (callers pass min/max over the non-ignored ones).
+    """
     labels_shape = tuple(labels_shape)
     if len(labels_shape) != 1 or labels_shape[0] != batch:
         raise ValueError(
@@ -75,11 +80,21 @@ def check_labels(
         )
     if not is_integer:
         raise ValueError("labels must hold integer class indices, got a non-integer dtype")
-    if batch and (min_label < 0 or max_label >= num_classes):
+    if min_label is not None and max_label is not None and (min_label < 0 or max_label >= num_classes):
+        also = f" (or {ignore_index} for an unlabelled row)" if ignore_index is not None else ""
         raise ValueError(
-            f"labels must lie in [0, {num_classes}) for {num_classes} classes, "
+            f"labels must lie in [0, {num_classes}) for {num_classes} classes{also}, "
             f"got values from {min_label} to {max_label}"
         )
+
+
+def check_ignore_index(ignore_index) -> int | None:
+    """``ignore_index``: None or a negative int (a class index would silently drop a class)."""
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int) or ignore_index >= 0:
+        raise ValueError(f"ignore_index must be None or a negative integer such as -1, got {ignore_index!r}")
+    return ignore_index
 
 
 def check_loop_args(epochs: int, batch_size: int, lr: float) -> None:

@@ -49,27 +49,47 @@ def distillation_loss(student_logits, teacher_logits, temperature: float) -> flo
     return float(t * t * kl.mean())
 
 
-def cross_entropy(logits, labels) -> float:
-    """Mean cross-entropy of ``logits`` (B, C) against integer ``labels`` (B,) at T = 1."""
+def cross_entropy(logits, labels, ignore_index: int | None = None) -> float:
+    """Mean cross-entropy of ``logits`` (B, C) against integer ``labels`` (B,) at T = 1.
+
+    Rows whose label is ``ignore_index`` are left out; the mean is over the others (0.0 if none).
+    """
     z = _as_logits("student_logits", logits)
-    y = _as_labels(labels, z.shape)
-    return float(-log_softmax(z)[np.arange(len(y)), y].mean())
+    y = _as_labels(labels, z.shape, ignore_index)
+    keep = y != ignore_index if ignore_index is not None else np.ones(len(y), bool)
+    if not keep.any():
+        return 0.0
+    return float(-log_softmax(z[keep])[np.arange(int(keep.sum())), y[keep]].mean())
 
 
-def _as_labels(labels, logits_shape) -> np.ndarray:
+def _as_labels(labels, logits_shape, ignore_index: int | None = None) -> np.ndarray:
+    ignore_index = v.check_ignore_index(ignore_index)
     y = np.asarray(labels)
     is_int = np.issubdtype(y.dtype, np.integer)
-    lo = int(y.min()) if is_int and y.size else None
-    hi = int(y.max()) if is_int and y.size else None
-    v.check_labels(y.shape, is_int, lo, hi, logits_shape[0], logits_shape[1])
+    kept = y[y != ignore_index] if is_int and ignore_index is not None else y
+    lo = int(kept.min()) if is_int and kept.size else None
+    hi = int(kept.max()) if is_int and kept.size else None
+    v.check_labels(y.shape, is_int, lo, hi, logits_shape[0], logits_shape[1], ignore_index)
     return y.astype(np.int64)
 
 
-def kd_loss(student_logits, teacher_logits, labels, temperature: float = 4.0, alpha: float = 0.9) -> float:
-    """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels)."""
+def kd_loss(
+    student_logits,
+    teacher_logits,
+    labels,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+    ignore_index: int | None = None,
+) -> float:
+    """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels).
+
+    The soft term covers every row; with ``ignore_index`` (kdlib's loops use -1 for unlabelled
+    transfer inputs) the hard term is the mean over the labelled rows only, 0 if there are none.
+    This is the loss ``distill`` optimises on both frameworks.
+    """
     a = v.check_alpha(alpha)
     soft = distillation_loss(student_logits, teacher_logits, temperature)
-    hard = cross_entropy(student_logits, labels)
+    hard = cross_entropy(student_logits, labels, ignore_index)
     return a * soft + (1.0 - a) * hard
 
 

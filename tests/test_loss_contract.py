@@ -137,6 +137,57 @@ def test_kl_direction_is_teacher_to_student(impl):
     assert float(impl("distillation_loss", s, t, 1.0)) == pytest.approx(forward, rel=1e-10)
 
 
+def test_cross_entropy_parity(impl, rng):
+    for dtype, tol in [(np.float32, 1e-5), (np.float64, 1e-10)]:
+        s, y = (rng.normal(size=(7, 4)) * 3).astype(dtype), rng.integers(0, 4, 7)
+        want = -np.log(ref.soft_targets(s, 1.0)[np.arange(7), y]).mean()
+        assert rel_error(impl("cross_entropy", s, y), want) < tol
+        assert rel_error(impl("cross_entropy", s, y), ref.cross_entropy(s, y)) < tol
+
+
+def test_masked_kd_loss_leaves_unlabelled_rows_out_of_the_hard_term(impl, rng):
+    """kd_loss(..., ignore_index=-1): the loss kdlib's distill optimises on both frameworks."""
+    for dtype, tol in [(np.float32, 1e-5), (np.float64, 1e-10)]:
+        s = (rng.normal(size=(8, 5)) * 3).astype(dtype)
+        t = (rng.normal(size=(8, 5)) * 3).astype(dtype)
+        y = np.array([2, -1, 0, -1, -1, 4, 1, -1])
+        keep = y >= 0
+        soft = ref.distillation_loss(s, t, 2.0)
+        hard = -np.log(ref.soft_targets(s[keep], 1.0)[np.arange(keep.sum()), y[keep]]).mean()
+        got = impl("kd_loss", s, t, y, temperature=2.0, alpha=0.3, ignore_index=-1)
+        assert rel_error(got, 0.3 * soft + 0.7 * hard) < tol
+        assert rel_error(got, ref.kd_loss(s, t, y, 2.0, 0.3, ignore_index=-1)) < tol
+        # every row unlabelled: the soft term alone; no unlabelled row: the plain kd_loss
+        none = np.full(8, -1)
+        assert rel_error(impl("kd_loss", s, t, none, temperature=2.0, alpha=0.3, ignore_index=-1), 0.3 * soft) < tol
+        full = rng.integers(0, 5, 8)
+        plain = ref.kd_loss(s, t, full, 2.0, 0.3)
+        assert rel_error(impl("kd_loss", s, t, full, temperature=2.0, alpha=0.3, ignore_index=-1), plain) < tol
+
+
+def test_masked_kd_loss_gradient_matches_across_frameworks(rng):
+    import tensorflow as tf
+    import torch
+
+    from kdlib.tf.losses import kd_loss as tf_kd
+    from kdlib.torch.losses import kd_loss as torch_kd
+
+    s, t = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    y = np.array([1, -1, 3, -1, 0, -1])
+    st = torch.tensor(s, requires_grad=True)
+    torch_kd(st, torch.tensor(t), torch.tensor(y), 2.0, 0.4, ignore_index=-1).backward()
+    sv = tf.Variable(s)
+    with tf.GradientTape() as tape:
+        loss = tf_kd(sv, tf.constant(t), tf.constant(y), 2.0, 0.4, ignore_index=-1)
+    np.testing.assert_allclose(st.grad.numpy(), tape.gradient(loss, sv).numpy(), rtol=1e-10, atol=1e-14)
+    # an unlabelled row gets only the soft term's gradient: 0.4 · T · (q − p) / B
+    closed = 0.4 * ref.distillation_grad(s, t, 2.0)
+    np.testing.assert_allclose(st.grad.numpy()[y < 0], closed[y < 0], rtol=1e-10, atol=1e-14)
+    tt, yt = torch.tensor(t), torch.tensor(y)
+    z0 = st.detach().requires_grad_()
+    assert torch.autograd.gradcheck(lambda z: torch_kd(z, tt, yt, 2.0, 0.4, ignore_index=-1), (z0,))
+
+
 GOOD_S = np.zeros((4, 3))
 GOOD_Y = np.array([0, 1, 2, 0])
 BAD_INPUTS = [
@@ -158,6 +209,9 @@ BAD_INPUTS = [
     ("kd_loss", (GOOD_S, GOOD_S, GOOD_Y), {"alpha": 1.5}, "alpha"),
     ("kd_loss", (GOOD_S, GOOD_S, GOOD_Y), {"alpha": -0.1}, "alpha"),
     ("kd_loss", (GOOD_S, GOOD_S, GOOD_Y), {"temperature": 0}, "temperature"),
+    ("kd_loss", (GOOD_S, GOOD_S, np.array([0, -2, 2, 0])), {"ignore_index": -1}, "(or -1 for an unlabelled row)"),
+    ("kd_loss", (GOOD_S, GOOD_S, GOOD_Y), {"ignore_index": 0}, "ignore_index must be None or a negative integer"),
+    ("cross_entropy", (GOOD_S, np.array([0, 1, 3, 0])), {}, "labels must lie in [0, 3)"),
 ]
 
 

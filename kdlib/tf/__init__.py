@@ -25,6 +25,7 @@ _NAMES = {
     "History": "train",
     "KDLoss": "losses",
     "build_model": "models",
+    "cross_entropy": "losses",
     "distill": "train",
     "distillation_loss": "losses",
     "evaluate": "predict",

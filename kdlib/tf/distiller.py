@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from kdlib import _validate as v
-from kdlib.tf.losses import distillation_loss
+from kdlib.tf.losses import kd_loss
 
 __all__ = ["Distiller"]
 
@@ -67,15 +67,9 @@ class Distiller(keras.Model):
         return self.student(x, training=training)
 
     def kd_loss(self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, y: tf.Tensor):
-        """Scalar loss of the class docstring; rows with y < 0 are left out of the CE term."""
-        loss = self.alpha * distillation_loss(student_logits, teacher_logits, self.temperature)
-        if self.alpha < 1.0:
-            y = tf.reshape(tf.cast(y, tf.int32), [-1])
-            labeled = tf.cast(y >= 0, student_logits.dtype)  # (B,)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(y, 0), logits=student_logits)
-            hard = tf.math.divide_no_nan(tf.reduce_sum(ce * labeled), tf.reduce_sum(labeled))
-            loss += (1.0 - self.alpha) * hard
-        return loss
+        """Scalar loss of the class docstring: the contract's ``kd_loss(..., ignore_index=-1)``."""
+        y = tf.reshape(tf.cast(y, tf.int64), [-1])
+        return kd_loss(student_logits, teacher_logits, y, self.temperature, self.alpha, ignore_index=-1)
 
     def train_step(self, data) -> dict[str, tf.Tensor]:
         x, y = data[0], data[1]

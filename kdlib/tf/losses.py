@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from kdlib import _validate as v
 
-__all__ = ["KDLoss", "distillation_loss", "kd_loss", "soft_targets"]
+__all__ = ["KDLoss", "cross_entropy", "distillation_loss", "kd_loss", "soft_targets"]
 
 Shape = tuple[int | None, ...]
 
@@ -49,8 +49,9 @@ def _check_logits(name: str, x, dtype: tf.DType | None = None) -> tf.Tensor:
     return x
 
 
-def _check_labels(labels, logits: tf.Tensor) -> tf.Tensor:
-    """Labels (B,) integer in [0, C); range checked in eager mode only. Returns int64."""
+def _check_labels(labels, logits: tf.Tensor, ignore_index: int | None = None) -> tf.Tensor:
+    """Labels (B,) integer in [0, C) (or ``ignore_index``); range checked in eager mode only. Returns int64."""
+    ignore_index = v.check_ignore_index(ignore_index)
     if not tf.is_tensor(labels):
         labels = tf.convert_to_tensor(np.asarray(labels))
     dt = labels.dtype
@@ -58,12 +59,13 @@ def _check_labels(labels, logits: tf.Tensor) -> tf.Tensor:
     ls, ss = _merge(_shape(labels), _shape(logits)[:1])
     batch, num_classes = ss[0], _shape(logits)[1]
     if tf.executing_eagerly():
-        n = int(tf.size(labels))
-        lo = int(tf.reduce_min(labels)) if is_int and n else None
-        hi = int(tf.reduce_max(labels)) if is_int and n else None
+        kept = tf.boolean_mask(labels, labels != ignore_index) if is_int and ignore_index is not None else labels
+        n = int(tf.size(kept))
+        lo = int(tf.reduce_min(kept)) if is_int and n else None
+        hi = int(tf.reduce_max(kept)) if is_int and n else None
     else:  # symbolic values: keep the shape and dtype checks, skip the range check
         lo, hi, num_classes = 0, 0, num_classes or 1
-    v.check_labels(ls, is_int, lo, hi, batch, num_classes)
+    v.check_labels(ls, is_int, lo, hi, batch, num_classes, ignore_index)
     return tf.cast(labels, tf.int64)
 
 
@@ -92,11 +94,18 @@ def distillation_loss(student_logits, teacher_logits, temperature: float) -> tf.
     return tf.reduce_mean(kl) * (tt * tt)
 
 
-def cross_entropy(student_logits, labels) -> tf.Tensor:
-    """Mean cross-entropy at T = 1 of logits (B, C) against integer labels (B,). () scalar."""
+def cross_entropy(student_logits, labels, ignore_index: int | None = None) -> tf.Tensor:
+    """Mean cross-entropy at T = 1 of logits (B, C) against integer labels (B,). () scalar.
+
+    Rows whose label is ``ignore_index`` are left out; the mean is over the others (0 if none).
+    """
     s = _check_logits("student_logits", student_logits)
-    y = _check_labels(labels, s)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=s))
+    y = _check_labels(labels, s, ignore_index)
+    if ignore_index is None:
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=s))
+    keep = tf.cast(y != ignore_index, s.dtype)  # (B,)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(y, 0), logits=s)
+    return tf.math.divide_no_nan(tf.reduce_sum(ce * keep), tf.reduce_sum(keep))
 
 
 def kd_loss(
@@ -105,16 +114,18 @@ def kd_loss(
     labels,
     temperature: float = 4.0,
     alpha: float = 0.9,
+    ignore_index: int | None = None,
 ) -> tf.Tensor:
     """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels) at T = 1.
 
-    ``alpha`` weighs the soft (teacher) term; keras.io's KD example weighs the hard term.
+    ``alpha`` weighs the soft (teacher) term; keras.io's KD example weighs the hard term. With
+    ``ignore_index`` (-1 in kdlib's loops: an unlabelled transfer input) the hard term is the
+    mean over the labelled rows only. Shapes: logits (B, C), labels (B,); returns a () scalar.
     """
     a = v.check_alpha(alpha)
     s = _check_logits("student_logits", student_logits)
-    y = _check_labels(labels, s)
     soft = distillation_loss(s, teacher_logits, temperature)
-    hard = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=s))
+    hard = cross_entropy(s, labels, ignore_index)
     return tf.constant(a, s.dtype) * soft + tf.constant(1.0 - a, s.dtype) * hard
 
 

@@ -23,14 +23,15 @@ def _check_logits(name: str, x: Tensor) -> Tensor:
     return x
 
 
-def _check_labels(labels: Tensor, logits: Tensor) -> Tensor:
+def _check_labels(labels: Tensor, logits: Tensor, ignore_index: int | None = None) -> Tensor:
+    ignore_index = v.check_ignore_index(ignore_index)
     if not isinstance(labels, Tensor):
         labels = torch.as_tensor(labels)
     is_int = not labels.is_floating_point() and not labels.is_complex() and labels.dtype != torch.bool
-    n = labels.numel()
-    lo = int(labels.min()) if is_int and n else None
-    hi = int(labels.max()) if is_int and n else None
-    v.check_labels(tuple(labels.shape), is_int, lo, hi, logits.shape[0], logits.shape[1])
+    kept = labels[labels != ignore_index] if is_int and ignore_index is not None else labels
+    lo = int(kept.min()) if is_int and kept.numel() else None
+    hi = int(kept.max()) if is_int and kept.numel() else None
+    v.check_labels(tuple(labels.shape), is_int, lo, hi, logits.shape[0], logits.shape[1], ignore_index)
     return labels.long()
 
 
@@ -57,22 +58,39 @@ def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, temperatur
     return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * (t * t)
 
 
+def cross_entropy(student_logits: Tensor, labels: Tensor, ignore_index: int | None = None) -> Tensor:
+    """Mean cross-entropy at T = 1 of logits (B, C) against integer labels (B,). () scalar.
+
+    Rows whose label is ``ignore_index`` are left out; the mean is over the others (0 if none).
+    """
+    s = _check_logits("student_logits", student_logits)
+    y = _check_labels(labels, s, ignore_index)
+    if ignore_index is None:
+        return F.cross_entropy(s, y)
+    keep = y != ignore_index
+    if not bool(keep.any()):
+        return s.sum() * 0.0  # zero, still connected to the graph
+    return F.cross_entropy(s[keep], y[keep])
+
+
 def kd_loss(
     student_logits: Tensor,
     teacher_logits: Tensor,
     labels: Tensor,
     temperature: float = 4.0,
     alpha: float = 0.9,
+    ignore_index: int | None = None,
 ) -> Tensor:
     """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels) at T = 1.
 
-    ``alpha`` weighs the soft (teacher) term; keras.io's KD example weighs the hard term.
+    ``alpha`` weighs the soft (teacher) term; keras.io's KD example weighs the hard term. With
+    ``ignore_index`` (-1 in kdlib's loops: an unlabelled transfer input) the hard term is the
+    mean over the labelled rows only. Shapes: logits (B, C), labels (B,); returns a () scalar.
     """
     a = v.check_alpha(alpha)
     s = _check_logits("student_logits", student_logits)
-    y = _check_labels(labels, s)
     soft = distillation_loss(s, teacher_logits, temperature)
-    hard = F.cross_entropy(s, y)
+    hard = cross_entropy(s, labels, ignore_index)
     return a * soft + (1.0 - a) * hard
 
 

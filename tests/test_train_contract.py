@@ -1,0 +1,148 @@
+"""The training contract, on PyTorch and TensorFlow alike (as tests/test_loss_contract.py is for losses).
+
+``fit`` and ``distill`` have the same names, arguments and meaning on both sides: a tiny batch is
+memorised; a seed fixes the result; the teacher is never changed; unlabelled rows (label -1, or
+``x_unlabeled``) feed the soft term only — ``distill`` optimises exactly the contract's
+``kd_loss(..., ignore_index=-1)``, checked against the NumPy reference; bad arguments raise a
+ValueError naming the argument. Framework-specific behaviour stays in test_torch_train.py and
+test_tf_train.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from kdlib import reference as ref
+
+N, F, C = 256, 12, 3
+X, Y = np.zeros((8, F), np.float32), np.zeros(8, np.int64)
+
+
+class Side:
+    """One framework's kdlib side, NumPy in and out."""
+
+    def __init__(self, name: str):
+        self.name = name
+        if name == "torch":
+            import kdlib.torch as kd
+        else:
+            import kdlib.tf as kd
+        self.kd = kd
+
+    def build(self, name: str, seed: int):
+        return self.kd.build_model(name, F, C, seed=seed)
+
+    def weights(self, model) -> list[np.ndarray]:
+        if self.name == "torch":
+            return [v.detach().numpy().copy() for v in model.state_dict().values()]
+        return [np.array(w) for w in model.get_weights()]
+
+    def logits(self, model, x) -> np.ndarray:
+        return np.asarray(self.kd.predict_logits(model, x), np.float64)
+
+
+@pytest.fixture(params=["torch", "tf"], scope="module")
+def side(request) -> Side:
+    return Side(request.param)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, F)).astype(np.float32)
+    y = (x @ rng.normal(size=(F, C))).argmax(1).astype(np.int64)  # a learnable linear rule
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def teacher(side, data):
+    t = side.build("teacher", seed=0)
+    side.kd.fit(t, *data, epochs=20, lr=1e-2, batch_size=64, seed=0, progress=False)
+    return t
+
+
+def test_a_tiny_batch_is_memorised(side, data):
+    x, y = data[0][:32], data[1][:32]
+    model = side.build("student", seed=0)
+    hist = side.kd.fit(model, x, y, epochs=150, batch_size=32, lr=1e-2, seed=0, progress=False)
+    assert side.kd.evaluate(model, x, y) == 1.0
+    assert hist.loss[-1] < 0.05 * hist.loss[0]
+
+
+def test_the_same_seed_gives_the_same_weights(side, data):
+    runs = []
+    for _ in range(2):
+        model = side.build("student-small", seed=3)
+        side.kd.fit(model, *data, epochs=2, seed=7, progress=False)
+        runs.append(side.weights(model))
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = side.build("student-small", seed=3)
+    side.kd.fit(other, *data, epochs=2, seed=8, progress=False)
+    assert any(not np.array_equal(a, b) for a, b in zip(runs[0], side.weights(other), strict=True))
+
+
+@pytest.mark.parametrize("cache_teacher", [True, False])
+def test_distill_leaves_the_teacher_unchanged_and_the_loss_falls(side, data, teacher, cache_teacher):
+    before = side.weights(teacher)
+    student = side.build("student", seed=1)
+    hist = side.kd.distill(
+        student, teacher, *data, epochs=8, lr=1e-2, batch_size=64, seed=1, cache_teacher=cache_teacher, progress=False
+    )
+    for a, b in zip(before, side.weights(teacher), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert hist.loss[-1] < 0.75 * hist.loss[0], hist.loss
+
+
+@pytest.mark.parametrize("alpha", [0.9, 0.3])
+def test_distill_optimises_the_contracts_masked_kd_loss(side, data, teacher, alpha):
+    """One full batch, one epoch: the recorded loss is kd_loss(ignore_index=-1) at the initial weights."""
+    x, y = data
+    labelled, pool = x[:40], x[40:100]  # 40 labelled rows, 60 unlabelled ones
+    student = side.build("student", seed=2)
+    x_all = np.concatenate([labelled, pool])
+    y_all = np.concatenate([y[:40], np.full(len(pool), -1)])
+    want = ref.kd_loss(side.logits(student, x_all), side.logits(teacher, x_all), y_all, 3.0, alpha, ignore_index=-1)
+    hist = side.kd.distill(
+        student, teacher, labelled, y[:40], x_unlabeled=pool, temperature=3.0, alpha=alpha,
+        epochs=1, batch_size=len(x_all), seed=0, progress=False,
+    )  # fmt: skip
+    np.testing.assert_allclose(hist.loss[0], want, rtol=2e-5)
+
+
+def test_label_free_distillation_is_the_soft_term_alone(side, data, teacher):
+    x = data[0][:64]
+    student = side.build("student-small", seed=4)
+    want = 0.9 * ref.distillation_loss(side.logits(student, x), side.logits(teacher, x), 4.0)
+    hist = side.kd.distill(student, teacher, x, None, epochs=1, batch_size=64, seed=0, progress=False)
+    np.testing.assert_allclose(hist.loss[0], want, rtol=2e-5)
+
+
+BAD = [
+    ("fit", {"epochs": 0}, "epochs must be a positive integer"),
+    ("fit", {"batch_size": 0}, "batch_size must be a positive integer"),
+    ("fit", {"lr": 0.0}, "lr must be a number > 0"),
+    ("fit", {"y": Y[:5]}, "y must have shape (8,)"),
+    ("fit", {"x": X[0]}, "x must be a non-empty 2-D array"),
+    ("distill", {"temperature": 0.0}, "temperature must be a finite number > 0"),
+    ("distill", {"alpha": 2.0}, "alpha must be a number in [0, 1]"),
+    ("distill", {"epochs": 0}, "epochs must be a positive integer"),
+    ("distill", {"y": Y[:5]}, "y must have shape (8,)"),
+    ("distill", {"x": X[None]}, "x must be a non-empty 2-D array"),
+    ("distill", {"x_unlabeled": np.zeros((4, F + 1))}, f"x_unlabeled must have {F} features like x"),
+]
+
+
+@pytest.mark.parametrize("fn,kw,message", BAD, ids=[f"{f}-{m.split()[0]}" for f, _, m in BAD])
+def test_bad_arguments_raise_a_valueerror_naming_them(side, fn, kw, message):
+    model = side.build("student-small", seed=0)
+    args = {"x": X, "y": Y, **kw}
+    x, y = args.pop("x"), args.pop("y")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        if fn == "fit":
+            side.kd.fit(model, x, y, progress=False, **args)
+        else:
+            side.kd.distill(model, model, x, y, progress=False, **args)
