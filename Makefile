@@ -24,7 +24,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 DEMO_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: setup demo test lint lab lab-instructor start release grade benchmark clean
+.PHONY: setup demo test test-fast lint lab lab-instructor start release grade benchmark clean
 #: jupyter refuses to run as root without this flag; ordinary users do not need it
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -48,6 +48,9 @@ demo: setup  ## train teacher, scratch and distilled students in both frameworks
 
 test: lint  ## lint, then the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q --durations=15
+
+test-fast: setup  ## the tests not marked slow (library, contracts, CLI, bank): the edit-run loop, ~1-2 min
+	$(BIN)/python -m pytest -q -m "not slow" --durations=5
 
 lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
 	$(BIN)/ruff check kdlib tests benchmarks solutions nbgrader_config.py
