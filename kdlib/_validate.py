@@ -88,6 +88,21 @@ def check_labels(
         )
 
 
+def check_weight(name: str, value) -> float:
+    """A loss weight such as DKD's alpha and beta: a finite number >= 0."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_features(name: str, shape: Sequence[int], finite: bool) -> None:
+    """Hidden features for feature distillation: 2-D (batch, features), finite."""
+    if len(tuple(shape)) != 2:
+        raise ValueError(f"{name} must be 2-D (batch, features), got shape {tuple(shape)}")
+    if not finite:
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+
+
 def check_ignore_index(ignore_index) -> int | None:
     """``ignore_index``: None or a negative int (a class index would silently drop a class)."""
     if ignore_index is None:

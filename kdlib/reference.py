@@ -103,3 +103,64 @@ def distillation_grad(student_logits, teacher_logits, temperature: float) -> np.
     te = _as_logits("teacher_logits", teacher_logits)
     v.check_pair(s.shape, te.shape)
     return t * (np.exp(log_softmax(s, t)) - np.exp(log_softmax(te, t))) / s.shape[0]
+
+
+def fitnets_hint_loss(student_feat, teacher_feat, regressor) -> float:
+    """FitNets hint: mean over batch and features of (regressor(student_feat) − teacher_feat)².
+
+    Shapes: student_feat (B, D_s), teacher_feat (B, D_t); ``regressor`` maps (B, D_s) -> (B, D_t)
+    (here any NumPy callable, e.g. ``lambda h: h @ W + b``).
+    """
+    s = np.asarray(student_feat, dtype=np.float64)
+    t = np.asarray(teacher_feat, dtype=np.float64)
+    v.check_features("student_feat", s.shape, bool(np.isfinite(s).all()))
+    v.check_features("teacher_feat", t.shape, bool(np.isfinite(t).all()))
+    if s.shape[0] != t.shape[0]:
+        raise ValueError(
+            f"student_feat and teacher_feat must have the same batch size, got {s.shape[0]} and {t.shape[0]}"
+        )
+    if not callable(regressor):
+        raise ValueError(f"regressor must be a callable mapping student to teacher features, got {regressor!r}")
+    r = np.asarray(regressor(s), dtype=np.float64)
+    if r.shape != t.shape:
+        raise ValueError(f"regressor(student_feat) must have the teacher_feat shape {t.shape}, got {r.shape}")
+    return float(((r - t) ** 2).mean())
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    m = z.max(axis=-1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]
+
+
+def dkd_loss(
+    student_logits, teacher_logits, labels, alpha: float = 1.0, beta: float = 8.0, temperature: float = 4.0
+) -> float:
+    """Decoupled KD (Zhao et al., CVPR 2022): alpha · TCKD + beta · NCKD, each × T², batch mean.
+
+    With p = softmax(z / T) and g the label of each row (logits (B, C), labels (B,)):
+    TCKD = KL([p_t,g, 1 − p_t,g] ‖ [p_s,g, 1 − p_s,g]); NCKD = KL(p̂_t ‖ p̂_s) over the C − 1
+    non-target classes. Classic KD = TCKD + (1 − p_t,g) · NCKD. Needs C ≥ 2.
+    """
+    t = v.check_temperature(temperature)
+    a, b_ = v.check_weight("alpha", alpha), v.check_weight("beta", beta)
+    s = _as_logits("student_logits", student_logits)
+    te = _as_logits("teacher_logits", teacher_logits)
+    v.check_pair(s.shape, te.shape)
+    y = _as_labels(labels, s.shape)
+    n, c = s.shape
+    if c < 2:
+        raise ValueError(f"dkd_loss needs at least 2 classes, got logits with {c} column")
+    mask = np.zeros((n, c), bool)
+    mask[np.arange(n), y] = True
+
+    def parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lse = _logsumexp(z)
+        rest = z[~mask].reshape(n, c - 1)
+        binary = np.stack([z[mask] - lse, _logsumexp(rest) - lse], axis=1)  # log [p_g, 1 − p_g]
+        return binary, rest - _logsumexp(rest)[:, None]  # log p̂ over the non-target classes
+
+    bin_s, nt_s = parts(s / t)
+    bin_t, nt_t = parts(te / t)
+    tckd = (np.exp(bin_t) * (bin_t - bin_s)).sum(axis=1).mean() * t * t
+    nckd = (np.exp(nt_t) * (nt_t - nt_s)).sum(axis=1).mean() * t * t
+    return float(a * tckd + b_ * nckd)

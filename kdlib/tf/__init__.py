@@ -1,4 +1,4 @@
-"""TensorFlow / Keras 3 side of kdlib: ``losses``, ``models``, ``predict``, ``distiller``, ``train``.
+"""TensorFlow / Keras 3 side of kdlib: ``losses``, ``methods``, ``models``, ``predict``, ``distiller``, ``train``.
 
 Same names as ``kdlib.torch`` plus :class:`Distiller` (a ``keras.Model``). Needs the
 TensorFlow backend of Keras 3 (the default; ``KERAS_BACKEND=tensorflow``).
@@ -18,18 +18,22 @@ if keras.backend.backend() != "tensorflow":
 
 from kdlib._lazy import attributes  # noqa: E402
 
-_MODULES = ("distiller", "losses", "models", "predict", "train")
+_MODULES = ("distiller", "losses", "methods", "models", "predict", "train")
 
 _NAMES = {
     "Distiller": "distiller",
     "History": "train",
     "KDLoss": "losses",
+    "CNN1D": "models",
+    "MLP": "models",
     "build_model": "models",
     "cross_entropy": "losses",
     "distill": "train",
     "distillation_loss": "losses",
+    "dkd_loss": "methods",
     "evaluate": "predict",
     "fit": "train",
+    "fitnets_hint_loss": "methods",
     "kd_loss": "losses",
     "model_names": "models",
     "predict_logits": "predict",

@@ -20,18 +20,22 @@ import keras
 from kdlib import architectures
 from kdlib.architectures import ARCHITECTURES, model_names
 
-__all__ = ["ARCHITECTURES", "build_model", "model_names"]
+__all__ = ["ARCHITECTURES", "CNN1D", "MLP", "build_model", "model_names"]
 
 
-def _mlp(num_features: int, num_classes: int, hidden: tuple[int, ...], name: str) -> keras.Model:
-    """(B, F) -> ReLU hidden layers -> (B, C) logits."""
+def MLP(num_features: int, num_classes: int, hidden: tuple[int, ...] = (100,), name: str = "mlp") -> keras.Model:  # noqa: N802
+    """(B, F) -> ReLU hidden layers -> (B, C) logits.
+
+    A function returning a ``keras.Sequential`` (the Keras idiom) where kdlib.torch has a class:
+    same name, same arguments, same layers and parameter count.
+    """
     layers: list[keras.layers.Layer] = [keras.Input((num_features,))]
     layers += [keras.layers.Dense(h, activation="relu") for h in hidden]
     layers.append(keras.layers.Dense(num_classes, name="logits"))
     return keras.Sequential(layers, name=name)
 
 
-def _cnn1d(num_features: int, num_classes: int, channels: int, name: str) -> keras.Model:
+def CNN1D(num_features: int, num_classes: int, channels: int = 32, name: str = "cnn1d") -> keras.Model:  # noqa: N802
     """1-D CNN: (B, F) -> (B, F, 1) -> [conv k5 s2, conv k3 s2, conv k3 s2] + ReLU -> (B, C).
 
     The MNIST-1D paper's CNN (stride-2 convolutions, padding 1), ≈87% on MNIST-1D in seconds.
@@ -56,5 +60,5 @@ def build_model(name: str, num_features: int, num_classes: int, seed: int | None
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if spec["kind"] == "cnn":
-        return _cnn1d(num_features, num_classes, spec["channels"], name)
-    return _mlp(num_features, num_classes, spec["hidden"], name)
+        return CNN1D(num_features, num_classes, spec["channels"], name)
+    return MLP(num_features, num_classes, spec["hidden"], name)
