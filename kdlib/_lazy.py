@@ -1,9 +1,37 @@
-"""Lazy package attributes (PEP 562), shared by kdlib.torch and kdlib.tf."""
+"""Lazy package attributes (PEP 562) and the public names both framework sides export.
+
+:data:`MODULES` and :data:`NAMES` are the mirror: ``kdlib.torch`` and ``kdlib.tf`` export exactly
+these (``kdlib.tf`` adds the Keras ``Distiller``), each name from the module of the same name
+on its side.
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+
+#: modules every side has
+MODULES = ("losses", "methods", "models", "predict", "train")
+#: public name -> the module (of each side) that defines it
+NAMES = {
+    "CNN1D": "models",
+    "History": "train",
+    "KDLoss": "losses",
+    "MLP": "models",
+    "build_model": "models",
+    "cross_entropy": "losses",
+    "distill": "train",
+    "distillation_loss": "losses",
+    "dkd_loss": "methods",
+    "evaluate": "predict",
+    "fit": "train",
+    "fitnets_hint_loss": "methods",
+    "kd_loss": "losses",
+    "model_names": "models",
+    "predict_logits": "predict",
+    "set_seed": "predict",
+    "soft_targets": "losses",
+}
 
 
 def attributes(package: str, modules: tuple[str, ...], names: dict[str, str]) -> Callable[[str], object]:

@@ -16,30 +16,10 @@ if keras.backend.backend() != "tensorflow":
         f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before importing keras"
     )
 
-from kdlib._lazy import attributes  # noqa: E402
+from kdlib import _lazy  # noqa: E402
 
-_MODULES = ("distiller", "losses", "methods", "models", "predict", "train")
-
-_NAMES = {
-    "Distiller": "distiller",
-    "History": "train",
-    "KDLoss": "losses",
-    "CNN1D": "models",
-    "MLP": "models",
-    "build_model": "models",
-    "cross_entropy": "losses",
-    "distill": "train",
-    "distillation_loss": "losses",
-    "dkd_loss": "methods",
-    "evaluate": "predict",
-    "fit": "train",
-    "fitnets_hint_loss": "methods",
-    "kd_loss": "losses",
-    "model_names": "models",
-    "predict_logits": "predict",
-    "set_seed": "predict",
-    "soft_targets": "losses",
-}
+_MODULES = (*_lazy.MODULES, "distiller")
+_NAMES = {**_lazy.NAMES, "Distiller": "distiller"}  # the Keras Distiller: see docs/architecture.md
 __all__ = sorted([*_NAMES, *_MODULES])
 
-__getattr__ = attributes("kdlib.tf", _MODULES, _NAMES)
+__getattr__ = _lazy.attributes("kdlib.tf", _MODULES, _NAMES)

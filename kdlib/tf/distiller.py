@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from kdlib import _validate as v
+from kdlib import loops
 from kdlib.tf.losses import kd_loss
 
 __all__ = ["Distiller"]
@@ -69,7 +70,7 @@ class Distiller(keras.Model):
     def kd_loss(self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, y: tf.Tensor):
         """Scalar loss of the class docstring: the contract's ``kd_loss(..., ignore_index=-1)``."""
         y = tf.reshape(tf.cast(y, tf.int64), [-1])
-        return kd_loss(student_logits, teacher_logits, y, self.temperature, self.alpha, ignore_index=-1)
+        return kd_loss(student_logits, teacher_logits, y, self.temperature, self.alpha, ignore_index=loops.UNLABELLED)
 
     def train_step(self, data) -> dict[str, tf.Tensor]:
         x, y = data[0], data[1]

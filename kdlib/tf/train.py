@@ -13,9 +13,9 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from kdlib import _validate as v
+from kdlib import loops
 from kdlib.history import History
 from kdlib.tf.distiller import Distiller
 from kdlib.tf.predict import _check_xy, evaluate, predict_logits, set_seed
@@ -79,26 +79,8 @@ class _EpochLog(keras.callbacks.Callback):
         self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        loss = float(logs["loss"])
-        self.hist.loss.append(loss)
-        self.hist.seconds.append(time.perf_counter() - self.t0)
-        post = {"loss": f"{loss:.3f}"}
-        if self.x_val is not None:
-            self.hist.val_accuracy.append(evaluate(self.net, self.x_val, self.y_val))
-            post["val_acc"] = f"{self.hist.val_accuracy[-1]:.3f}"
-        self.bar.set_postfix(post)
-        self.bar.update()
-
-
-def _bar(total: int, desc: str, progress: bool | None):
-    # disable=None: tqdm hides itself when output is not a terminal or notebook.
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit="epoch",
-        leave=False,
-        disable=None if progress is None else not progress,
-    )
+        val = evaluate(self.net, self.x_val, self.y_val) if self.x_val is not None else None
+        loops.record_epoch(self.hist, self.bar, float(logs["loss"]), time.perf_counter() - self.t0, val)
 
 
 def _steps(n: int, batch_size: int) -> int:
@@ -134,7 +116,7 @@ def fit(
         jit_compile=JIT_COMPILE,
     )
     hist = History()
-    with _bar(epochs, desc, progress) as bar:
+    with loops.epoch_bar(epochs, desc, progress) as bar:
         model.fit(
             _dataset(xa, ya, batch_size, seed),
             epochs=epochs,
@@ -177,15 +159,7 @@ def distill(
     v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
-    xa, ya = _check_xy(x, y)
-    if ya is None:
-        ya = np.full(len(xa), -1, dtype=np.int64)
-    if x_unlabeled is not None and len(x_unlabeled):
-        xu, _ = _check_xy(x_unlabeled, None, "x_unlabeled")
-        if xu.shape[1] != xa.shape[1]:
-            raise ValueError(f"x_unlabeled must have {xa.shape[1]} features like x, got {xu.shape[1]}")
-        xa = np.concatenate([xa, xu])
-        ya = np.concatenate([ya, np.full(len(xu), -1, dtype=np.int64)])
+    xa, ya = loops.transfer_set(x, y, x_unlabeled)
 
     set_seed(seed)
     teacher_trainable = teacher.trainable
@@ -198,7 +172,7 @@ def distill(
             steps_per_execution=_steps(len(xa), batch_size),
             jit_compile=JIT_COMPILE,
         )
-        with _bar(epochs, desc, progress) as bar:
+        with loops.epoch_bar(epochs, desc, progress) as bar:
             distiller.fit(
                 _dataset(inputs, ya, batch_size, seed),
                 epochs=epochs,

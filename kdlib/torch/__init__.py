@@ -1,28 +1,9 @@
 """PyTorch side of kdlib: ``losses``, ``models``, ``predict``, ``train``, ``methods`` (same names as ``kdlib.tf``)."""
 
-from kdlib._lazy import attributes
+from kdlib import _lazy
 
-_MODULES = ("losses", "methods", "models", "predict", "train")
-
-_NAMES = {
-    "History": "train",
-    "KDLoss": "losses",
-    "CNN1D": "models",
-    "MLP": "models",
-    "build_model": "models",
-    "cross_entropy": "losses",
-    "distill": "train",
-    "distillation_loss": "losses",
-    "dkd_loss": "methods",
-    "evaluate": "predict",
-    "fit": "train",
-    "fitnets_hint_loss": "methods",
-    "kd_loss": "losses",
-    "model_names": "models",
-    "predict_logits": "predict",
-    "set_seed": "predict",
-    "soft_targets": "losses",
-}
+_MODULES = _lazy.MODULES
+_NAMES = _lazy.NAMES
 __all__ = sorted([*_NAMES, *_MODULES])
 
-__getattr__ = attributes("kdlib.torch", _MODULES, _NAMES)
+__getattr__ = _lazy.attributes("kdlib.torch", _MODULES, _NAMES)

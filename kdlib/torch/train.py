@@ -12,18 +12,13 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from kdlib import _validate as v
+from kdlib import loops
 from kdlib.history import History
 from kdlib.torch.predict import _check_xy, evaluate, predict_logits, set_seed
 
 __all__ = ["History", "distill", "evaluate", "fit", "predict_logits", "set_seed"]
-
-
-def _bar(total: int, desc: str, progress: bool | None):
-    # disable=None: tqdm hides itself when output is not a terminal or notebook.
-    return tqdm(total=total, desc=desc, unit="epoch", leave=False, disable=None if progress is None else not progress)
 
 
 def fit(
@@ -48,7 +43,7 @@ def fit(
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     hist = History()
-    with _bar(epochs, desc, progress) as bar:
+    with loops.epoch_bar(epochs, desc, progress) as bar:
         for _ in range(epochs):
             t0 = time.perf_counter()
             model.train()
@@ -65,14 +60,8 @@ def fit(
 
 
 def _end_epoch(hist: History, model, loss: float, t0: float, x_val, y_val, bar) -> None:
-    hist.loss.append(loss)
-    hist.seconds.append(time.perf_counter() - t0)
-    post = {"loss": f"{loss:.3f}"}
-    if x_val is not None:
-        hist.val_accuracy.append(evaluate(model, x_val, y_val))
-        post["val_acc"] = f"{hist.val_accuracy[-1]:.3f}"
-    bar.set_postfix(post)
-    bar.update()
+    val = evaluate(model, x_val, y_val) if x_val is not None else None
+    loops.record_epoch(hist, bar, loss, time.perf_counter() - t0, val)
 
 
 def distill(
@@ -110,15 +99,8 @@ def distill(
     v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
-    xt, yt = _check_xy(x, y)
-    if yt is None:
-        yt = torch.full((len(xt),), -1, dtype=torch.int64)
-    if x_unlabeled is not None and len(x_unlabeled):
-        xu, _ = _check_xy(x_unlabeled, None, "x_unlabeled")
-        if xu.shape[1] != xt.shape[1]:
-            raise ValueError(f"x_unlabeled must have {xt.shape[1]} features like x, got {xu.shape[1]}")
-        xt = torch.cat([xt, xu])
-        yt = torch.cat([yt, torch.full((len(xu),), -1, dtype=torch.int64)])
+    xa, ya = loops.transfer_set(x, y, x_unlabeled)
+    xt, yt = torch.from_numpy(xa), torch.from_numpy(ya)
 
     set_seed(seed)
     teacher_state = teacher.training
@@ -130,7 +112,7 @@ def distill(
     gen = torch.Generator().manual_seed(seed)
     hist = History()
     try:
-        with _bar(epochs, desc, progress) as bar:
+        with loops.epoch_bar(epochs, desc, progress) as bar:
             for _ in range(epochs):
                 t0 = time.perf_counter()
                 student.train()
@@ -143,7 +125,7 @@ def distill(
                         with torch.no_grad():
                             tl = teacher(xb)
                     s = student(xb)
-                    loss = kd_loss(s, tl, yt[idx], t, a, ignore_index=-1)  # the contract's masked loss
+                    loss = kd_loss(s, tl, yt[idx], t, a, ignore_index=loops.UNLABELLED)  # the contract's masked loss
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
