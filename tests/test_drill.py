@@ -515,7 +515,7 @@ def test_history_is_written_atomically_and_a_corrupt_file_is_kept(tmp_path, bank
     def broken_dump(*args, **kwargs):  # a crash in the middle of writing
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(drill.json, "dump", broken_dump)
+    monkeypatch.setattr(json, "dump", broken_dump)
     with pytest.raises(KeyboardInterrupt):
         drill.save_history(path, drill.load_history(None))
     monkeypatch.undo()

@@ -6,8 +6,9 @@ shows the kernel a copy of kdlib in which each of them is a stub whose import fa
 grading (a learner's own JupyterLab) they import normally, for the visible tests and demos;
 :func:`imported_modules` lets a test check that no cell a student edits imports them.
 
-Entries are dotted module names (``"kdlib.reference"``; a package covers its submodules) or
-file names inside kdlib (``"questions.yaml"``).
+Entries are dotted module names (``"kdlib.reference"``; a package covers its submodules and its
+data files) or data files inside kdlib, by path (``"drill/questions.yaml"``) or by a name that
+occurs once (``"questions.yaml"``). An entry that names nothing is an error, never a silent miss.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["MESSAGE", "covers", "imported_modules", "kdlib_view", "uses"]
 KDLIB = Path(__file__).resolve().parents[1]
 #: hidden from every graded kernel: the trusted side of the grader, its judge framework, and the
 #: drill bank (its model answers include a correct kd_loss in both frameworks)
-ALWAYS = ("kdlib.grading.host", "kdlib.grading.judge", "kdlib.grading.loss_checks", "kdlib.drill", "questions.yaml")
+ALWAYS = ("kdlib.grading.host", "kdlib.grading.judge", "kdlib.grading.loss_checks", "kdlib.drill")
 MESSAGE = (
     "{name} is not available while a notebook is graded: it implements what this assignment "
     "grades (the answer key). Write the code yourself in the notebook; outside grading the "
@@ -64,6 +65,20 @@ def uses(source: str, answer_key: Iterable[str]) -> list[str]:
     return sorted({k for k in keys for m in mods if covers(k, m)})
 
 
+HIDDEN_DATA = "# hidden while a notebook is graded (answer key)\n"
+
+
+def _data_file(root: Path, entry: str) -> Path:
+    """The data file an answer-key entry names: a path inside kdlib, or a name found exactly once."""
+    target = root / entry
+    if target.is_file():
+        return target
+    found = [p for p in root.rglob(Path(entry).name) if p.is_file()] if "/" not in entry else []
+    if len(found) != 1:
+        raise ValueError(f"answer_key entry {entry!r} names no single data file of kdlib (found {len(found)})")
+    return found[0]
+
+
 def _stub(name: str) -> str:
     return f"raise ImportError({MESSAGE.format(name=name)!r})\n"
 
@@ -78,18 +93,19 @@ def kdlib_view(dest: str | Path, answer_key: Iterable[str]) -> Path:
     shutil.copytree(KDLIB, root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
     for entry in (*ALWAYS, *answer_key):
         if entry.endswith((".yaml", ".json")) or "/" in entry:
-            target = root / entry
-            if target.is_file():
-                target.write_text("# hidden while a notebook is graded (answer key)\n", encoding="utf-8")
+            _data_file(root, entry).write_text(HIDDEN_DATA, encoding="utf-8")
             continue
         if not covers("kdlib", entry) or entry == "kdlib":
             raise ValueError(f"answer_key entries name kdlib submodules, e.g. 'kdlib.reference', not {entry!r}")
         rel = Path(*entry.split(".")[1:])
         package, module = root / rel, (root / rel).with_suffix(".py")
         if package.is_dir():
-            for py in package.rglob("*.py"):
-                sub = ".".join(("kdlib", *py.relative_to(root).with_suffix("").parts))
-                py.write_text(_stub(sub.removesuffix(".__init__")), encoding="utf-8")
+            for path in package.rglob("*"):
+                if path.suffix == ".py":
+                    sub = ".".join(("kdlib", *path.relative_to(root).with_suffix("").parts))
+                    path.write_text(_stub(sub.removesuffix(".__init__")), encoding="utf-8")
+                elif path.is_file():  # the package's data (the drill bank): blanked too
+                    path.write_text(HIDDEN_DATA, encoding="utf-8")
         elif module.is_file():
             module.write_text(_stub(entry), encoding="utf-8")
         else:

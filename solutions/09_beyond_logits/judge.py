@@ -5,8 +5,9 @@ weights, ``probe.py`` builds the ``nn.Linear`` in the sandbox, calls the learner
 ``backward``) and returns the value and the gradients; the expected values are computed here in
 NumPy (mean over batch and features of (r(s) − t)²). ``bias_shift_for_share`` is observed on
 logits the judge sends, with a check that they were not modified in place; the smallest shift is
-computed here from the sorted margins. The answer key is ``kdlib.torch.methods`` (the library's
-``fitnets_hint_loss``; the DKD demo that imports it is a locked cell, skipped when graded).
+computed here from the sorted margins. The answer key is every ``fitnets_hint_loss`` of the kit:
+``kdlib.torch.methods``, ``kdlib.tf.methods`` and ``kdlib.reference`` (the DKD demo that imports
+the first is a locked cell, skipped when graded).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("09_beyond_logits", answer_key=["kdlib.torch.methods"])
+judge = Judge("09_beyond_logits", answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"])
 
 SUM = "the squared errors are summed: take the mean over the batch and the features (F.mse_loss's default)"
 BATCH_ONLY = "the squared errors are averaged over the batch only: take the mean over the features too"

@@ -27,10 +27,18 @@ def test_imported_modules_sees_every_form():
     assert answer_key.uses("import kdlib.metrics", ["kdlib.torch"]) == []
 
 
+def test_an_entry_that_names_nothing_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="names no single data file"):
+        answer_key.kdlib_view(tmp_path / "a", ["answers.yaml"])
+    with pytest.raises(ValueError, match="names no module"):
+        answer_key.kdlib_view(tmp_path / "b", ["kdlib.nonexistent"])
+
+
 def test_view_stubs_the_key_and_keeps_the_rest(tmp_path):
     root = answer_key.kdlib_view(tmp_path, ["kdlib.reference", "kdlib.torch", "questions.yaml"])
     assert not list(root.rglob("__pycache__")), "compiled copies of hidden modules must not come along"
-    assert "hidden" in (root / "questions.yaml").read_text()
+    assert "hidden" in (root / "drill" / "questions.yaml").read_text()  # a package's data is hidden with it
+    assert "kd_loss" in (answer_key.KDLIB / "drill" / "questions.yaml").read_text()  # ... and only in the view
     code = (
         "import kdlib.metrics\n"
         "for name in ('kdlib.reference', 'kdlib.torch.losses', 'kdlib.grading.judge'):\n"

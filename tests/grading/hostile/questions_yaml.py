@@ -1,5 +1,5 @@
-"""The drill bank's model answer exec'd: kdlib/questions.yaml (visible in the sandbox, not in 03's
-answer key) holds a complete PyTorch `kd_loss` as the model answer of a drill question. The cell
+"""The drill bank's model answer exec'd: kdlib/drill/questions.yaml (hidden with kdlib.drill in every
+graded kernel) holds a complete PyTorch `kd_loss` as the model answer of a drill question. The cell
 reads it from kdlib's folder, execs it, and defines distillation_loss as kd_loss with alpha = 1
 (the hard term is multiplied by exactly 0). Three lines of code, no loss written.
 """
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 import kdlib
 
-with open(os.path.join(os.path.dirname(kdlib.__file__), "questions.yaml"), encoding="utf-8") as _fh:
+with open(os.path.join(os.path.dirname(kdlib.__file__), "drill", "questions.yaml"), encoding="utf-8") as _fh:
     _bank = _fh.read()
 _start = _bank.index("def kd_loss(student_logits, teacher_logits, labels, temperature=4.0, alpha=0.9):")
 _lines = _bank[_start:].splitlines()
@@ -28,7 +28,7 @@ def distillation_loss(student_logits, teacher_logits, temperature):
 """
 
 HOLE = (
-    "kdlib/questions.yaml is readable in the graded kernel and holds a correct PyTorch kd_loss (the "
+    "kdlib/drill/questions.yaml is readable in the graded kernel and holds a correct PyTorch kd_loss (the "
     "model answer of a drill question); 03_loss_torch's answer key does not list it. Fix: add "
     "'questions.yaml' to the answer key of every judge whose exercise the drill bank answers (03, and "
     "04_loss_tf for its TensorFlow distillation_loss), or hide questions.yaml in every graded kernel "
