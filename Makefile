@@ -72,11 +72,16 @@ grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_
 	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=03_loss_torch (one of: $$(ls solutions | paste -sd' ' -))" >&2; exit 2; }
 	$(BIN)/kd grade $(ASSIGNMENT) $(GRADE_ARGS)
 
-benchmark: setup
+benchmark: setup  ## every script that produces a figure the course quotes (benchmarks/figures/ lists which); about an hour
 	$(BIN)/python benchmarks/kd_gain.py
 	$(BIN)/python benchmarks/teacher_cache.py
 	$(BIN)/python benchmarks/transfer_pool.py
 	$(BIN)/python benchmarks/import_time.py
+	$(BIN)/python benchmarks/pruning_control.py
+	$(BIN)/python benchmarks/fidelity_calibration.py
+	$(BIN)/python benchmarks/left_out_class.py
+	$(BIN)/python benchmarks/dkd_beta.py
+	$(BIN)/python benchmarks/keras_default_loss.py
 	$(BIN)/python benchmarks/grade_parallel.py
 
 clean:

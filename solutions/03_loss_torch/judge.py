@@ -22,7 +22,7 @@ judge = Judge(
 
 CHECKS = LossChecks("torch")
 T2, REVERSED, SUMMED, ALL_ELEMENTS = CHECKS.t2, CHECKS.reversed, CHECKS.summed, CHECKS.all_elements
-diagnose, expect_loss = CHECKS.diagnose, CHECKS.expect_loss
+diagnose, expect_loss, as_loss = CHECKS.diagnose, CHECKS.expect_loss, CHECKS.as_loss
 
 
 def dl(ask, s, t, T, **kw):
@@ -31,6 +31,13 @@ def dl(ask, s, t, T, **kw):
 
 def kd(ask, s, t, y, T, a, **kw):
     return ask.call("kd_loss", s, t, y, tensors="torch", temperature=float(T), alpha=float(a), **kw)
+
+
+def finite(got, s, what: str) -> float:
+    """A distillation_loss result as a finite float (a (B, C) result, nan or inf named)."""
+    value = as_loss(got, s, what)
+    expect(np.isfinite(value), f"{what}: the loss is {value}: {CHECKS.nan_ordinary}")
+    return value
 
 
 @judge.check("test_distill_t_squared")
@@ -46,11 +53,14 @@ def t_squared(ask):
         dl(ask, s2, t2, 10.0),
         dl(ask, s2 / 10, t2 / 10, 1.0),
     ]
-    base = as_float(base, "distillation_loss(s, t, 1)")
+    base = finite(base, s, "distillation_loss(s, t, T=1)")
     for k, got in [(2.0, k2), (5.0, k5)]:
-        ratio = as_float(got, f"distillation_loss at T = {k:g}") / base
+        value = finite(got, s, f"distillation_loss at T = {k:g}")
+        ratio = value / base
         expect(not isclose(ratio, 1.0), T2)
         expect(not isclose(ratio, k), "the soft term is scaled by T, not by T²")
+        why = None if isclose(ratio, k * k) else diagnose(value, k * s, k * t, k)
+        expect(why is None, f"distillation_loss({k:g}·s, {k:g}·t, T={k:g}): {why}")
         expect(
             isclose(ratio, k * k),
             f"distillation_loss({k:g}·s, {k:g}·t, T={k:g}) should be {k * k:g} times "
@@ -58,7 +68,7 @@ def t_squared(ask):
             "the KL by T²",
         )
     for T, got, at1 in [(0.5, h05, b05), (10.0, h10, b10)]:
-        got = as_float(got, f"distillation_loss at T = {T:g}")
+        got = finite(got, s2, f"distillation_loss at T = {T:g}")
         expect(not isclose(got, ref.distillation_loss(s2, t2, T) / T**2), T2)
         expect_close(
             got / as_float(at1, "distillation_loss at T = 1"),
@@ -76,7 +86,7 @@ def direction(ask):
     ]
     got = yield [dl(ask, s, t, 1.0) for s, t in cases]
     for (s, t), value in zip(cases, got, strict=True):
-        value = as_float(value, "distillation_loss(s, t, T=1)")
+        value = finite(value, s, "distillation_loss(s, t, T=1)")
         expect(not isclose(value, ref.distillation_loss(t, s, 1.0)), REVERSED)
         expect_loss(value, s, t, 1.0, f"distillation_loss(s, t, T=1) for {len(s)} example(s) with {s.shape[1]} classes")
 
@@ -92,15 +102,15 @@ def batch_mean(ask):
         dl(ask, np.concatenate([s, s]), np.concatenate([t, t]), 1.0),
         dl(ask, s2, t2, 1.0),
     ]
-    one, two = as_float(one, "distillation_loss"), as_float(two, "distillation_loss")
+    one, two = finite(one, s, "distillation_loss"), finite(two, np.concatenate([s, s]), "distillation_loss")
     expect(not isclose(two, 2 * one), SUMMED)
     expect_close(two, one, "repeating the batch must not change the loss")
     for value, (a, b) in [(one, (s, t)), (big, (s2, t2))]:
-        value = as_float(value, "distillation_loss")
+        value = finite(value, a, "distillation_loss")
         want = ref.distillation_loss(a, b, 1.0)
         expect(not isclose(value, len(a) * want), SUMMED)
         expect(not isclose(value, want / a.shape[1]), ALL_ELEMENTS)
-        expect_close(value, want, f"distillation_loss(s, t, T=1) for {len(a)} examples with {a.shape[1]} classes")
+        expect_loss(value, a, b, 1.0, f"distillation_loss(s, t, T=1) for {len(a)} examples with {a.shape[1]} classes")
 
 
 @judge.check("test_distill_temperature")
@@ -116,7 +126,7 @@ def temperature(ask):
     same = cases[0][1]
     got = yield [*asked, dl(ask, same, same.copy(), 4.0)]
     for i, (T, s, t, s2, t2) in enumerate(cases):
-        a, a1, b, b1 = (as_float(v, "distillation_loss") for v in got[4 * i : 4 * i + 4])
+        a, a1, b, b1 = (finite(v, s, "distillation_loss") for v in got[4 * i : 4 * i + 4])
         for value, x, y in [(a, s, t), (b, s2, t2)]:
             expect(
                 not isclose(value, ref.distillation_loss(x, T * y, T)),
@@ -135,7 +145,9 @@ def temperature(ask):
         )
 
     # ratios alone cannot tell a loss from a constant: it must also vanish, and only, for equal logits
-    equal, first = as_float(got[-1], "distillation_loss(s, s, T)"), as_float(got[0], "distillation_loss")
+    equal, first = as_loss(got[-1], same, "distillation_loss(s, s, T)"), as_loss(got[0], same, "distillation_loss")
+    why = None if close(equal, 0.0, atol=1e-9) else diagnose(first, cases[0][1], cases[0][2], 4.0)
+    expect(why is None, f"distillation_loss(s, t, T=4): {why}")
     expect(
         close(equal, 0.0, atol=1e-9),
         f"distillation_loss(s, s, T=4) is {equal:.4g}: a student equal to its teacher has nothing to learn, the "
@@ -151,10 +163,20 @@ def stable(ask):
     t = np.array([[0.0, 1e4, -1e4, 2.0], [1e4, -1e4, 3.0, 0.0]])
     cases += [(s, t, 2.0), (s, t, 0.5)]  # T = 2 first: at T = 0.5 with B = 2, "summed" and "× T" look alike
     s32 = np.array([[1e4, -1e4, 0.0]], dtype=np.float32)
-    got = yield [dl(ask, a, b, T, grad=[0], raises=True) for a, b, T in cases] + [dl(ask, s32, -s32, 1.0)]
+    plain = logits(3, 5, seed=201), logits(3, 5, seed=202)
+    got = yield [dl(ask, a, b, T, grad=[0], raises=True) for a, b, T in cases] + [
+        dl(ask, s32, -s32, 1.0),
+        *[dl(ask, *plain, T) for _, _, T in cases],
+    ]
+    # first rule out what is wrong at ordinary logits too (nan everywhere, T², the reduction, the direction...):
+    # at ±1e4 several mistakes can give the same value, at ordinary logits they do not
+    for (_, _, T), value in zip(cases, got[len(cases) + 1 :], strict=True):
+        what = f"distillation_loss for ordinary logits (3 examples, 5 classes, T = {T:g})"
+        expect_loss(finite(value, plain[0], what), *plain, T, what)
+    got = got[: len(cases) + 1]
     for (a, b, T), result in zip(cases, got[: len(cases)], strict=True):
-        expect(result.error is None, f"calling distillation_loss raised {result.error}")
-        value = as_float(result.value["value"], "the loss")
+        expect(result.error is None, CHECKS.raised(result.error))
+        value = as_loss(result.value["value"], a, "the loss")
         expect(
             np.isfinite(value),
             f"the loss is {value} for logits of ±1e4 at T = {T:g}: use F.log_softmax, not torch.log(F.softmax(...))",
@@ -179,12 +201,15 @@ def gradient(ask):
     ]
     got = yield [dl(ask, s, t, T, grad=[0], raises=True) for s, t, T in cases]
     for (s, t, T), result in zip(cases, got, strict=True):
-        grad = None if result.error else result.value["grads"][0]
+        expect(result.error is None, CHECKS.raised(result.error))
+        B, C = s.shape
+        # a wrong value has a wrong gradient: name the value's mistake first
+        expect_loss(result.value["value"], s, t, T, f"distillation_loss for B={B}, C={C}, T={T:g}")
+        grad = result.value["grads"][0]
         expect(
             grad is not None,
             "no gradient reached the student logits: stay in PyTorch (no .numpy(), no .detach() on the student)",
         )
-        B, C = s.shape
         expect(
             close(grad, ref.distillation_grad(s, t, T), rtol=1e-6, atol=1e-10),
             f"the gradient w.r.t. the student logits differs from T · (softmax(s/T) − softmax(t/T)) / B "
@@ -210,6 +235,7 @@ def reference(ask):
     s32, t32 = logits(8, 10, seed=166).astype(np.float32), logits(8, 10, seed=167).astype(np.float32)
     got = yield [dl(ask, s, t, T) for s, t, T in arrays] + [dl(ask, same, same.copy(), 3.0), dl(ask, s32, t32, 4.0)]
     for (s, t, T), value in zip(arrays, got[: len(arrays)], strict=True):
+        as_loss(value, s, f"distillation_loss for B={s.shape[0]}, C={s.shape[1]}, T={T:g}")
         kind, shape = getattr(value, "kind", type(value).__name__), getattr(value, "shape", None)
         expect(
             kind == "torch" and shape == (),
@@ -226,7 +252,7 @@ def reference(ask):
     expect_close(loss32, ref.distillation_loss(s32, t32, 4.0), "float32 inputs", rtol=1e-4, atol=1e-6)
 
 
-ALPHA = "alpha weighs the wrong term: alpha multiplies the soft (teacher) term, 1 − alpha the cross-entropy"
+ALPHA = CHECKS.alpha_swapped
 
 
 @judge.check("test_kd_alpha")
@@ -245,13 +271,14 @@ def kd_alpha(ask):
         kd(ask, s, t, (y + 1) % 5, 2.0, 0.0),
     ]
     msg = "with alpha = 1, kd_loss must equal distillation_loss (alpha weighs the soft term)"
-    expect_close(one, as_float(soft, "distillation_loss"), msg)
+    expect(not isclose(finite(one, s, "kd_loss with alpha = 1"), ref.cross_entropy(s, y)), f"{msg}; {ALPHA}")
+    expect_close(as_loss(one, s, "kd_loss"), as_loss(soft, s, "distillation_loss"), msg)
     expect_close(
         zero,
         as_float(zero_other, "kd_loss"),
         "with alpha = 0, kd_loss must not depend on the teacher (alpha weighs the soft term)",
     )
-    expect_close(one2, as_float(soft2, "distillation_loss"), msg)
+    expect_close(as_loss(one2, s2, "kd_loss"), as_loss(soft2, s2, "distillation_loss"), msg)
     swapped = 0.75 * ref.distillation_loss(s2, t2, 5.0) + 0.25 * ref.cross_entropy(s2, y2)
     expect(not isclose(as_float(quarter, "kd_loss"), swapped), ALPHA)
 
@@ -274,10 +301,14 @@ def kd_hard_term(ask):
     ]
     got = yield [kd(ask, s, t, y, T, 0.0) for s, t, y, T in cases]
     for (s, _t, y, T), value in zip(cases, got, strict=True):
-        hard = as_float(value, "kd_loss with alpha = 0")
+        hard = finite(value, s, "kd_loss with alpha = 0")
         expect(
             not isclose(hard, ref.cross_entropy(s / T, y)),
             "the cross-entropy is computed at temperature T: use the raw student logits (T = 1) for the hard term",
+        )
+        expect(
+            not isclose(hard, ref.distillation_loss(s, _t, T)),
+            f"with alpha = 0, kd_loss must equal the cross-entropy of the raw student logits; {ALPHA}",
         )
         expect_close(
             hard,
@@ -296,25 +327,20 @@ def kd_reference(ask):
     got = yield (
         [defaults]
         + [kd(ask, *c) for c in cases[1:]]
-        + [kd(ask, s, t, y, 2.0, 0.5, grad=[0])]
+        + [kd(ask, s, t, y, 2.0, 0.5, grad=[0], raises=True)]
         + [dl(ask, c[0], c[1], c[3]) for c in cases]
     )
     n = len(cases)
     value, soft = got[0], got[n + 1 :]
+    as_loss(value, cases[0][0], "kd_loss(s, t, y) with the defaults T = 4, alpha = 0.9")
     expect(getattr(value, "kind", None) == "torch" and value.shape == (), "kd_loss must return a scalar (0-d) tensor")
     for i, ((a_s, a_t, a_y, T, a), value) in enumerate(zip(cases, [got[0], *got[1:n]], strict=True)):
         B, C = a_s.shape
         what = f"kd_loss for B={B}, C={C}, T={T:g}, alpha={a:g}"
-        value = as_float(value, what)
-        own = as_float(soft[i], "distillation_loss")
-        if not close(value, ref.kd_loss(a_s, a_t, a_y, T, a)) and not close(own, ref.distillation_loss(a_s, a_t, T)):
-            expect(
-                not close(value, a * own + (1 - a) * ref.cross_entropy(a_s, a_y)),
-                f"{what}: kd_loss combines the two terms correctly, but your distillation_loss is wrong "
-                "(see the tests above)",
-            )
-        expect_close(value, ref.kd_loss(a_s, a_t, a_y, T, a), what)
-    grad = got[n]["grads"][0]
+        # names the wrong part: the learner's distillation_loss, alpha's side, the cross-entropy's T
+        CHECKS.check_kd(value, as_loss(soft[i], a_s, "distillation_loss"), a_s, a_t, a_y, T, a, what)
+    expect(got[n].error is None, CHECKS.raised(got[n].error, "kd_loss"))
+    grad = got[n].value["grads"][0]
     p = np.exp(ref.log_softmax(s))
     want = 0.5 * ref.distillation_grad(s, t, 2.0) + 0.5 * (p - np.eye(4)[y]) / 5
     expect(

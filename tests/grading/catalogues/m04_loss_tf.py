@@ -25,6 +25,32 @@ KERAS_LOGITS = "keras.distillation.LogitsDistillation's default loss='kl_diverge
 GRAD = "the gradient w.r.t. the student logits differs"
 KD_FROM_DL = "kd_loss combines the two terms correctly, but your distillation_loss is wrong"
 KERAS_ALPHA = "the Keras example's convention"
+PER_ELEMENT = "not a scalar: one KL term per example and class"
+PER_EXAMPLE = "not a scalar: one KL per example"
+
+SOFT_TESTS = (
+    "test_distill_t_squared",
+    "test_distill_direction",
+    "test_distill_batch_mean",
+    "test_distill_temperature",
+    "test_distill_stable",
+    "test_distill_gradient",
+    "test_distill_reference",
+)
+#: the softened teacher's, then the student's probabilities, as keras.losses.KLDivergence takes them
+PROBS = "(tf.nn.softmax(tf.stop_gradient(teacher_logits) / T), tf.nn.softmax(student_logits / T))"
+KD_TESTS = ("test_kd_alpha", "test_kd_hard_term", "test_kd_reference", "test_parity_torch")
+ALL_TESTS = (*SOFT_TESTS, *KD_TESTS)
+#: the tests that use a T other than 1 (a mistake in the temperature shows only there)
+T_TESTS = (
+    "test_distill_t_squared",
+    "test_distill_temperature",
+    "test_distill_stable",
+    "test_distill_gradient",
+    "test_distill_reference",
+)
+#: a Keras loss object computes in float32: kd_loss then adds it to the float64 cross-entropy
+KERAS_FLOAT32 = "expected to be a float tensor but is a double tensor"
 
 
 def _soft_wrong(first: dict[str, str]) -> dict[str, str]:
@@ -42,7 +68,7 @@ CATALOGUE = Catalogue(
                 {
                     "test_distill_t_squared": T2,
                     "test_distill_stable": T2,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_gradient": T2,
                     "test_distill_reference": T2,
                 }
             ),
@@ -54,7 +80,7 @@ CATALOGUE = Catalogue(
                 {
                     "test_distill_t_squared": BY_T,
                     "test_distill_stable": BY_T,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_gradient": BY_T,
                     "test_distill_reference": BY_T,
                 }
             ),
@@ -66,7 +92,7 @@ CATALOGUE = Catalogue(
                 {
                     "test_distill_direction": REVERSED,
                     "test_distill_stable": REVERSED,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_gradient": REVERSED,
                     "test_distill_reference": REVERSED,
                 }
             ),
@@ -95,7 +121,7 @@ CATALOGUE = Catalogue(
                     "test_distill_direction": SUMMED,
                     "test_distill_batch_mean": SUMMED,
                     "test_distill_stable": SUMMED,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_gradient": SUMMED,
                     "test_distill_reference": SUMMED,
                 }
             ),
@@ -108,7 +134,7 @@ CATALOGUE = Catalogue(
                     "test_distill_direction": ALL,
                     "test_distill_batch_mean": ALL,
                     "test_distill_stable": ALL,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_gradient": ALL,
                     "test_distill_reference": ALL,
                 }
             ),
@@ -118,12 +144,80 @@ CATALOGUE = Catalogue(
             ((TEACHER, "log_p = tf.nn.log_softmax(tf.stop_gradient(teacher_logits), axis=-1)"),),
             _soft_wrong(
                 {
-                    "test_distill_t_squared": "should be 4 times",
+                    "test_distill_t_squared": "not applied to the teacher",
                     "test_distill_temperature": "not applied to the teacher",
-                    "test_distill_gradient": GRAD,
+                    "test_distill_stable": "not applied to the teacher",
+                    "test_distill_gradient": "not applied to the teacher",
                     "test_distill_reference": "not applied to the teacher",
                 }
             ),
+        ),
+        "no_reduction_at_all": Mistake(
+            "the (B, C) matrix of KL terms returned: no sum over the classes, no mean over the batch",
+            (
+                (KL, "kl = tf.exp(log_p) * (log_p - log_q)"),
+                (RETURN, "return T * T * kl"),
+            ),
+            {gid: PER_ELEMENT for gid in ALL_TESTS},
+        ),
+        "no_batch_mean": Mistake(
+            "the KL summed over the classes but not averaged over the batch: a (B,) tensor",
+            ((RETURN, "return T * T * kl"),),
+            {gid: PER_EXAMPLE for gid in ALL_TESTS},
+        ),
+        "student_not_softened": Mistake(
+            "the temperature is applied to the teacher only",
+            ((STUDENT, "log_q = tf.nn.log_softmax(student_logits, axis=-1)"),),
+            _soft_wrong({gid: "not applied to the student" for gid in T_TESTS}),
+        ),
+        "keras_kl_sum_reduction": Mistake(
+            "keras.losses.KLDivergence(reduction='sum') of the softened probabilities × T²: summed over the batch",
+            (
+                (
+                    RETURN,
+                    f"return T * T * tf.keras.losses.KLDivergence(reduction='sum'){PROBS}",
+                ),
+            ),
+            {
+                **{
+                    gid: SUMMED
+                    for gid in SOFT_TESTS
+                    if gid not in ("test_distill_t_squared", "test_distill_temperature")
+                },
+                **{gid: KERAS_FLOAT32 for gid in KD_TESTS},
+            },
+        ),
+        "keras_kl_no_reduction": Mistake(
+            "keras.losses.KLDivergence(reduction=None): one KL per example, a (B,) tensor",
+            (
+                (
+                    RETURN,
+                    f"return T * T * tf.keras.losses.KLDivergence(reduction=None){PROBS}",
+                ),
+            ),
+            {**{gid: PER_EXAMPLE for gid in SOFT_TESTS}, **{gid: KERAS_FLOAT32 for gid in KD_TESTS}},
+        ),
+        "keras_kl_arguments_swapped": Mistake(
+            "keras.losses.KLDivergence()(student, teacher): y_true and y_pred swapped, so the KL is reversed",
+            (
+                (
+                    RETURN,
+                    "return T * T * tf.keras.losses.KLDivergence()("
+                    "tf.nn.softmax(student_logits / T), tf.nn.softmax(tf.stop_gradient(teacher_logits) / T))",
+                ),
+            ),
+            {
+                **{
+                    gid: REVERSED
+                    for gid in (
+                        "test_distill_direction",
+                        "test_distill_stable",
+                        "test_distill_gradient",
+                        "test_distill_reference",
+                    )
+                },
+                **{gid: KERAS_FLOAT32 for gid in KD_TESTS},
+            },
         ),
         "no_stop_gradient": Mistake(
             "the teacher's logits are not wrapped in tf.stop_gradient: ungraded, as 03's .detach() is (the "
@@ -152,8 +246,8 @@ CATALOGUE = Catalogue(
                     "test_distill_t_squared": T2,
                     "test_distill_direction": KERAS_LOGITS,
                     "test_distill_batch_mean": KERAS_LOGITS,
-                    "test_distill_stable": CLIPPED,
-                    "test_distill_gradient": GRAD,
+                    "test_distill_stable": KERAS_LOGITS,
+                    "test_distill_gradient": KERAS_LOGITS,
                     "test_distill_reference": KERAS_LOGITS,
                 }
             ),
@@ -226,6 +320,162 @@ CATALOGUE = Catalogue(
     cell_timeout=90,
     memory_mb=6144,
 )
+
+
+#: what the VISIBLE tests print for each mistake, run in a learner's own kernel (nothing graded):
+#: exactly these cells fail, each showing its piece (tests/test_hints.py); None: a mistake about
+#: grading only (the answer key is importable outside grading, so the visible tests pass)
+VISIBLE = {
+    "missing_t_squared": {
+        "test_distill_t_squared": T2,
+        "test_distill_gradient": T2,
+        "test_distill_reference": T2,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "t_not_squared": {
+        "test_distill_t_squared": BY_T,
+        "test_distill_gradient": BY_T,
+        "test_distill_reference": BY_T,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "reversed_kl": {
+        "test_distill_direction": REVERSED,
+        "test_distill_gradient": REVERSED,
+        "test_distill_reference": REVERSED,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "log_of_softmax": {
+        "test_distill_stable": "use tf.nn.log_softmax, not tf.math.log",
+    },
+    "log_of_clipped_softmax": {
+        "test_distill_stable": "clipped before the log",
+    },
+    "sum_over_batch": {
+        "test_distill_batch_mean": SUMMED,
+        "test_distill_gradient": SUMMED,
+        "test_distill_reference": SUMMED,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "mean_over_all_elements": {
+        "test_distill_direction": ALL,
+        "test_distill_batch_mean": ALL,
+        "test_distill_stable": ALL,
+        "test_distill_gradient": ALL,
+        "test_distill_reference": ALL,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "teacher_not_softened": {
+        "test_distill_t_squared": "not applied to the teacher",
+        "test_distill_temperature": "not applied to the teacher",
+        "test_distill_gradient": "not applied to the teacher",
+        "test_distill_reference": "not applied to the teacher",
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "no_reduction_at_all": {
+        "test_distill_t_squared": PER_ELEMENT,
+        "test_distill_direction": PER_ELEMENT,
+        "test_distill_batch_mean": PER_ELEMENT,
+        "test_distill_temperature": PER_ELEMENT,
+        "test_distill_stable": PER_ELEMENT,
+        "test_distill_gradient": PER_ELEMENT,
+        "test_distill_reference": PER_ELEMENT,
+        "test_kd_alpha": PER_ELEMENT,
+        "test_kd_hard_term": PER_ELEMENT,
+        "test_kd_reference": PER_ELEMENT,
+        "test_parity_torch": PER_ELEMENT,
+    },
+    "no_batch_mean": {
+        "test_distill_t_squared": PER_EXAMPLE,
+        "test_distill_direction": PER_EXAMPLE,
+        "test_distill_batch_mean": PER_EXAMPLE,
+        "test_distill_temperature": PER_EXAMPLE,
+        "test_distill_stable": PER_EXAMPLE,
+        "test_distill_gradient": PER_EXAMPLE,
+        "test_distill_reference": PER_EXAMPLE,
+        "test_kd_alpha": PER_EXAMPLE,
+        "test_kd_hard_term": PER_EXAMPLE,
+        "test_kd_reference": PER_EXAMPLE,
+        "test_parity_torch": PER_EXAMPLE,
+    },
+    "student_not_softened": {
+        "test_distill_t_squared": "not applied to the student",
+        "test_distill_temperature": "not applied to the student",
+        "test_distill_gradient": "not applied to the student",
+        "test_distill_reference": "not applied to the student",
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "keras_kl_sum_reduction": {
+        "test_distill_batch_mean": SUMMED,
+        "test_distill_stable": "clipped before the log",
+        "test_distill_gradient": SUMMED,
+        "test_distill_reference": SUMMED,
+        "test_kd_alpha": KERAS_FLOAT32,
+        "test_kd_hard_term": KERAS_FLOAT32,
+        "test_kd_reference": KERAS_FLOAT32,
+        "test_parity_torch": KERAS_FLOAT32,
+    },
+    "keras_kl_no_reduction": {
+        "test_distill_t_squared": PER_EXAMPLE,
+        "test_distill_direction": PER_EXAMPLE,
+        "test_distill_batch_mean": PER_EXAMPLE,
+        "test_distill_temperature": PER_EXAMPLE,
+        "test_distill_stable": PER_EXAMPLE,
+        "test_distill_gradient": PER_EXAMPLE,
+        "test_distill_reference": PER_EXAMPLE,
+        "test_kd_alpha": KERAS_FLOAT32,
+        "test_kd_hard_term": KERAS_FLOAT32,
+        "test_kd_reference": KERAS_FLOAT32,
+        "test_parity_torch": KERAS_FLOAT32,
+    },
+    "keras_kl_arguments_swapped": {
+        "test_distill_direction": REVERSED,
+        "test_distill_stable": "clipped before the log",
+        "test_distill_gradient": REVERSED,
+        "test_distill_reference": REVERSED,
+        "test_kd_alpha": KERAS_FLOAT32,
+        "test_kd_hard_term": KERAS_FLOAT32,
+        "test_kd_reference": KERAS_FLOAT32,
+        "test_parity_torch": KERAS_FLOAT32,
+    },
+    "no_stop_gradient": {},
+    "float64_always": {},
+    "keras_kl_on_logits": {
+        "test_distill_t_squared": T2,
+        "test_distill_direction": "LogitsDistillation's default loss='kl_divergence'",
+        "test_distill_batch_mean": "LogitsDistillation's default loss='kl_divergence'",
+        "test_distill_stable": "clipped before the log",
+        "test_distill_gradient": KERAS_LOGITS,
+        "test_distill_reference": KERAS_LOGITS,
+        "test_kd_reference": "kd_loss combines the two terms correctly",
+        "test_parity_torch": "kd_loss combines the two terms correctly",
+    },
+    "keras_kl_on_probs": {
+        "test_distill_stable": "clipped before the log",
+        "test_kd_alpha": KERAS_FLOAT32,
+        "test_kd_hard_term": KERAS_FLOAT32,
+        "test_kd_reference": KERAS_FLOAT32,
+        "test_parity_torch": KERAS_FLOAT32,
+    },
+    "ce_at_temperature": {
+        "test_kd_hard_term": "the cross-entropy is computed at temperature T",
+        "test_kd_reference": "the cross-entropy is computed at temperature T",
+        "test_parity_torch": "the cross-entropy is computed at temperature T",
+    },
+    "alpha_swapped": {
+        "test_kd_alpha": KERAS_ALPHA,
+        "test_kd_hard_term": KERAS_ALPHA,
+        "test_kd_reference": KERAS_ALPHA,
+        "test_parity_torch": KERAS_ALPHA,
+    },
+    "imports_kdlib_answer": None,
+}
 
 
 def _import_answer(nb) -> None:
