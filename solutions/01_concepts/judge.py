@@ -2,7 +2,9 @@
 
 Every graded answer of this notebook is a value (a letter, an order, a number, a dict): each
 check reads it with ``ask.value``, repeats the visible format check of its test cell and then
-compares it with the key, which lives here only. The drill bank (``kdlib/questions.yaml``,
+compares it with the key, :data:`QUIZ`. The notebook's visible tests hold only salted hashes of
+that key (``kdlib.quiz``: instant "correct / not yet" feedback); tests/test_quiz.py checks that
+they match it. The drill bank (``kdlib/questions.yaml``,
 read by ``kdlib.drill``) holds several of the same answers, so both are the answer key.
 The written answers (m1, m2, m3) are marked by hand and have no check.
 """
@@ -71,12 +73,31 @@ def entropy(p: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
+Q5_KEY = {"a": True, "b": False, "c": True, "d": False, "e": True, "f": False, "g": False, "h": False}
+
+#: The answer key. The visible test cells hold salted hashes of these answers (kdlib.quiz) for
+#: instant feedback; tests/test_quiz.py checks that every stored hash matches this key and that
+#: every answer rounding like a key is accepted by the check below.
+QUIZ = {
+    "01/q1": "c",
+    "01/q2": "BADCE",
+    "01/q3_choice": "d",
+    "01/q3_entropy": entropy(softmax(np.array([2.0, 1.0, 0.0]), 2.0)),
+    "01/q3_entropy_limit": math.log(10),
+    "01/q3_scale": 400.0,
+    "01/q4_choice": "a",
+    "01/q4_gap": (146 - 74) / (146 - 67),
+    "01/q5": Q5_KEY,
+    "01/q6": (25e6 * 4) / (2.5e6 * 1),
+}
+
+
 @judge.check("test_q1")
 def q1(ask):
     (value,) = yield [ask.value("q1_answer")]
     answer = choice("q1_answer", value, ["a", "b", "c", "d"])
     expect(
-        answer == "c",
+        answer == QUIZ["01/q1"],
         "q1_answer is not the best description: (a) is pruning, (d) is not what KD saves, and "
         "(b) is not its goal (see section 4)",
     )
@@ -94,7 +115,7 @@ def q2(ask):
     expect(letters[0] == "B", "the teacher must be trained before it can produce useful soft labels")
     expect(letters[-1] == "E", "the student is deployed after it has been trained")
     expect(
-        letters == "BADCE",
+        letters == QUIZ["01/q2"],
         "the soft labels are needed before the loss can be computed, and the loss before the gradient step",
     )
 
@@ -104,7 +125,7 @@ def q3_choice(ask):
     (value,) = yield [ask.value("q3_answer")]
     answer = choice("q3_answer", value, ["a", "b", "c", "d"])
     expect(
-        answer == "d",
+        answer == QUIZ["01/q3_choice"],
         "q3_answer is wrong: dividing the logits by T > 1 keeps their order and flattens the distribution",
     )
 
@@ -114,7 +135,7 @@ def q3_entropy(ask):
     (value,) = yield [ask.value("q3_entropy")]
     h = number("q3_entropy", value)
     z = np.array([2.0, 1.0, 0.0])
-    want = entropy(softmax(z, 2.0))
+    want = entropy(softmax(z, 2.0))  # = QUIZ["01/q3_entropy"]
     expect(
         not isclose(h, want / math.log(2), 1e-3),
         "q3_entropy looks like it is in bits: use the natural logarithm (np.log)",
@@ -143,7 +164,7 @@ def q3_entropy_limit(ask):
     h = number("q3_entropy_limit", value, 0.0, 10.0)
     expect(not isclose(h, math.log2(10), 1e-3), "q3_entropy_limit looks like it is in bits: use the natural logarithm")
     expect(
-        isclose(h, math.log(10), 1e-3),
+        isclose(h, QUIZ["01/q3_entropy_limit"], 1e-3),
         "q3_entropy_limit is wrong: as T → ∞ softmax(z / T) tends to the uniform "
         "distribution over the 10 classes; what is its entropy?",
     )
@@ -167,7 +188,7 @@ def q3_scale(ask):
         "q3_scale is wrong: the tuned run had the T² factor, so its gradient size does "
         "not depend on T; the factor missing at T = 20 is 20², not 10²",
     )
-    expect(isclose(k, 400, 0.02), f"q3_scale = {k:g} is wrong")
+    expect(isclose(k, QUIZ["01/q3_scale"], 0.02), f"q3_scale = {k:g} is wrong")
 
 
 @judge.check("test_q4_choice")
@@ -175,7 +196,7 @@ def q4_choice(ask):
     (value,) = yield [ask.value("q4_answer")]
     answer = choice("q4_answer", value, ["a", "b", "c", "d"])
     expect(
-        answer == "a",
+        answer == QUIZ["01/q4_choice"],
         "q4_answer is wrong: look again at the MNIST table (teacher 67, small net 146, distilled 74 errors)",
     )
 
@@ -189,12 +210,9 @@ def q4_gap(ask):
         "q4_gap_closed is the part of the gap that remains, not the part that was closed",
     )
     expect(
-        isclose(x, (146 - 74) / (146 - 67), 0.01),
+        isclose(x, QUIZ["01/q4_gap"], 0.01),
         f"q4_gap_closed = {x:.4g} is wrong: the gap is 146 − 67 errors; how many of them did distillation remove?",
     )
-
-
-Q5_KEY = {"a": True, "b": False, "c": True, "d": False, "e": True, "f": False, "g": False, "h": False}
 
 
 def _is_bool(v) -> bool:
@@ -226,4 +244,4 @@ def q6(ask):
     expect(
         not isclose(x, 4, 0.01), "q6_ratio counts only the quantisation: the student also has 10 times fewer parameters"
     )
-    expect(isclose(x, 40, 0.01), f"q6_ratio = {x:g} is wrong: compare bytes with bytes")
+    expect(isclose(x, QUIZ["01/q6"], 0.01), f"q6_ratio = {x:g} is wrong: compare bytes with bytes")

@@ -2,7 +2,9 @@
 
 ``softmax_with_temperature`` and ``entropy`` are called in the sandbox on NumPy arrays built
 here; the expected values come from ``kdlib.reference`` and ``scipy.special.entr`` here. The
-answers of section 3 (``t2_exponent``, ``limit_grad``) are read as values. Where a result is
+answers of sections 3 and 4 (``t2_exponent``, ``limit_grad``, ``kl_direction``) are read as
+values and compared with :data:`QUIZ` (the notebook's visible tests hold salted hashes of it,
+for instant feedback: ``kdlib.quiz``; tests/test_quiz.py keeps the two in step). Where a result is
 wrong, :func:`diagnose` names the usual mistake first (no temperature, multiplied by T, the
 columns normalised, the maximum of the whole array subtracted...), then the plain difference.
 
@@ -22,6 +24,14 @@ from kdlib import reference as ref
 from kdlib.grading.judge import Judge, close, expect, expect_close
 
 judge = Judge("02_soft_targets", answer_key=["kdlib.reference", "kdlib.torch.losses", "kdlib.tf", "kdlib.metrics"])
+
+#: The answers of sections 3 and 4 (kdlib.quiz hashes them in the visible tests).
+QUIZ = {
+    "02/t2_exponent": -2.0,
+    # the large-T limit of ref.distillation_grad(s, t, T): ((s − mean s) − (t − mean t)) / C
+    "02/limit_grad": np.array([[-0.125, -0.125, 0.375, -0.125]]),
+    "02/kl_direction": "c",
+}
 
 SOFTMAX = "softmax_with_temperature"
 ROW_MAX = "subtract each row's maximum before np.exp, using max(axis=1, keepdims=True)"
@@ -276,7 +286,8 @@ def t2_exponent(ask):
     expect(-5 <= k <= 5, f"t2_exponent = {k:g} is not plausible: the answer is a small integer")
     expect(k != 2, "the gradients shrink as T grows, so the exponent is negative")
     expect(k != -1, "∂L/∂s = (q − p)/T, but q − p itself shrinks like 1/T for large T: the exponent is not −1")
-    expect(close(k, -2, rtol=1e-5, atol=1e-8), f"t2_exponent = {k:g} is wrong: see the log-log plot's slope")
+    want = QUIZ["02/t2_exponent"]
+    expect(close(k, want, rtol=1e-5, atol=1e-8), f"t2_exponent = {k:g} is wrong: see the log-log plot's slope")
 
 
 @judge.check("test_limit_grad")
@@ -298,3 +309,20 @@ def limit_grad(ask):
     expect(not close(g, want * 4, rtol=1e-5, atol=1e-3), "limit_grad is missing the division by C = 4")
     expect(np.abs(g).max() > 1e-3, "limit_grad is close to 0: that is the gradient without the T² factor")
     expect_close(g, want, "limit_grad: the large-T gradient ((s − mean s) − (t − mean t)) / C", rtol=0, atol=1e-3)
+
+
+@judge.check("test_kl_direction")
+def kl_direction(ask):
+    (value,) = yield [ask.value("kl_direction")]
+    expect(
+        isinstance(value, str) and value.strip().lower() in ("a", "b", "c", "d"),
+        f'kl_direction must be one of "a", "b", "c", "d", got {_type(value)} {value!r:.40}',
+    )
+    answer = value.strip().lower()
+    expect(answer != "a", "KL is not symmetric: KL(p ‖ q) and KL(q ‖ p) weigh log(p/q) by different distributions")
+    expect(
+        answer != "b",
+        "the directions are swapped: the forward KL(p ‖ q) weighs by the teacher's p, so the student must cover "
+        "every mode of the teacher; the reverse KL(q ‖ p) weighs by the student's q (see the plot in section 4)",
+    )
+    expect(answer == QUIZ["02/kl_direction"], "look at the plot in section 4: where does each fit put its mass?")

@@ -1,7 +1,9 @@
 """Hidden checks of 11_mock_interview, decided outside the student's kernel (see kdlib.grading.judge).
 
-- Part 1 (quick-fire questions): the answers are read from the notebook; the keys live here only
-  (the bank, kdlib/questions.yaml, and kdlib.drill are hidden while a notebook is graded).
+- Part 1 (quick-fire questions): the answers are read from the notebook and compared with
+  :data:`QUIZ`, the key (the bank, kdlib/questions.yaml, and kdlib.drill are hidden while a
+  notebook is graded). The visible tests hold salted hashes of the same key for instant feedback
+  (``kdlib.quiz``); tests/test_quiz.py checks that they match it.
 - Part 3 (the KD loss from memory): ``kd_loss`` may be written in PyTorch or TensorFlow, as
   ``FRAMEWORK`` says. Each check reads FRAMEWORK and calls ``kd_loss`` with tensors of BOTH
   frameworks (a check asks once): it judges the calls of the chosen framework and uses the
@@ -34,6 +36,26 @@ def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
 
 
 # --- part 1: quick-fire questions ---------------------------------------------------------------
+
+
+def _entropy(logits: list[float]) -> float:
+    """Entropy in nats of softmax(logits)."""
+    p = ref.soft_targets(np.array([logits], dtype=np.float64), 1.0)[0]
+    return float(-(p * np.log(p)).sum())
+
+
+#: The key of part 1 (bank ids in the comments; tests/test_drill.py checks the notebook against the bank).
+QUIZ = {
+    "11/q1": "c",  # derivation-kl-vs-ce
+    "11/q2": "d",  # temperature-at-inference
+    "11/q3": "d",  # loss-direction
+    "11/q4": "c",  # bug-keras-distillation-default
+    "11/q5": "d",  # llm-forward-reverse-kl
+    "11/q6": "b",  # design-capacity-gap
+    "11/q7": 16.0,  # derivation-t-squared
+    "11/q8": _entropy([1.0, 0.0, 0.0, 0.0]),  # derivation-kl-ce-gap: H(p, q) − KL(p ‖ q) = H(p) ≈ 1.2683
+    "11/q9": -0.25,  # derivation-gradient
+}
 
 
 def _choice(name: str, value, options: str = "abcd") -> str:
@@ -74,43 +96,49 @@ def choice_check(grade_id: str, name: str, key: str, wrong: str, traps: dict[str
 choice_check(
     "test_q1",
     "q1_kl_vs_ce",
-    "c",  # bank: derivation-kl-vs-ce
+    QUIZ["11/q1"],  # bank: derivation-kl-vs-ce
     "q1_kl_vs_ce is wrong: KL(p ‖ q) = H(p, q) − H(p), and the teacher's entropy H(p) does not depend on the "
     "student, so only the value changes, not the gradient",
 )
 choice_check(
     "test_q2",
     "q2_inference_T",
-    "d",  # bank: temperature-at-inference
+    QUIZ["11/q2"],  # bank: temperature-at-inference
     "q2_inference_T is wrong: dividing every logit by the same T > 0 keeps their order, so the argmax (and the "
     "accuracy) cannot change; only the probabilities get flatter",
 )
 choice_check(
     "test_q3",
     "q3_kl_div_call",
-    "d",  # bank: loss-direction
+    QUIZ["11/q3"],  # bank: loss-direction
     "q3_kl_div_call is wrong: F.kl_div(input, target) takes the student's LOG-probabilities as input and the "
-    "teacher's probabilities as target",
-    {"c": "q3_kl_div_call is wrong: reduction='mean' divides by B·C, not by B"},
+    "teacher's probabilities as target, with reduction='batchmean' (notebook 03)",
+    {
+        "a": "q3_kl_div_call is wrong: F.kl_div(input, target) computes KL(target ‖ input), so (a) is "
+        "KL(student ‖ teacher), the reverse KL (notebook 03)",
+        "b": "q3_kl_div_call is wrong: F.kl_div's input must be LOG-probabilities; (b) passes the student's "
+        "probabilities (notebook 03)",
+        "c": "q3_kl_div_call is wrong: reduction='mean' divides by B·C, not by B (notebook 03)",
+    },
 )
 choice_check(
     "test_q4",
     "q4_keras_default",
-    "c",  # bank: bug-keras-distillation-default
+    QUIZ["11/q4"],  # bank: bug-keras-distillation-default
     'q4_keras_default is wrong: the string "kl_divergence" becomes a plain function, not a KLDivergence '
     "instance, so both the softmax and the T² branch are skipped",
 )
 choice_check(
     "test_q5",
     "q5_minillm",
-    "d",  # bank: llm-forward-reverse-kl
-    "q5_minillm is wrong: MiniLLM minimises the reverse KL(q_student ‖ p_teacher)",
-    {"c": "q5_minillm is wrong: reverse KL is mode SEEKING, not mode covering"},
+    QUIZ["11/q5"],  # bank: llm-forward-reverse-kl
+    "q5_minillm is wrong: MiniLLM minimises the reverse KL(q_student ‖ p_teacher) (notebook 02, section 4)",
+    {"c": "q5_minillm is wrong: reverse KL is mode SEEKING, not mode covering (notebook 02, section 4)"},
 )
 choice_check(
     "test_q6",
     "q6_capacity_gap",
-    "b",  # bank: design-capacity-gap
+    QUIZ["11/q6"],  # bank: design-capacity-gap
     "q6_capacity_gap is wrong: the teacher assistant is an intermediate-size model distilled from the teacher, "
     "which then teaches the small student",
 )
@@ -125,23 +153,32 @@ def q7(ask):  # bank: derivation-t-squared
         not isclose(value, 1.0),
         "q7_t_squared is wrong: the KL part is the same for (4s, 4t, T=4) and (s, t, T=1), but the factor is not",
     )
-    expect(isclose(value, 16.0, rtol=1e-6), f"q7_t_squared = {value:g} is wrong")
+    expect(isclose(value, QUIZ["11/q7"], rtol=1e-6), f"q7_t_squared = {value:g} is wrong")
 
 
 @judge.check("test_q8")
-def q8(ask):  # bank: temperature-entropy
-    (value,) = yield [ask.value("q8_entropy")]
-    value = _number("q8_entropy", value, 0.0, 1.0987, "The entropy over 3 classes lies between 0 and ln 3 ≈ 1.0986.")
-    p = ref.soft_targets(np.array([[2.0, 1.0, 0.0]]), 2.0)[0]
-    want = float(-(p * np.log(p)).sum())
-    p1 = ref.soft_targets(np.array([[2.0, 1.0, 0.0]]), 1.0)[0]
-    at_t1 = float(-(p1 * np.log(p1)).sum())
+def q8(ask):  # bank: derivation-kl-ce-gap
+    (value,) = yield [ask.value("q8_kl_ce_gap")]
+    value = _number("q8_kl_ce_gap", value, -10.0, 10.0, "")
+    want = QUIZ["11/q8"]
+    expect(
+        not isclose(value, 0.0, atol=1e-3),
+        "q8_kl_ce_gap is not 0: the two differ by a term that does not depend on the student",
+    )
+    expect(
+        not isclose(value, -want, rtol=0.0, atol=1e-3),
+        "q8_kl_ce_gap has the wrong sign: the soft cross-entropy is the larger of the two",
+    )
     expect(
         not isclose(value, want / np.log(2), rtol=1e-3),
-        "q8_entropy looks like it is in bits: use the natural logarithm",
+        "q8_kl_ce_gap looks like it is in bits: use the natural logarithm",
     )
-    expect(not isclose(value, at_t1, rtol=1e-3), "q8_entropy is the entropy at T = 1: divide the logits by T = 2 first")
-    expect(isclose(value, want, rtol=0.0, atol=1e-3), f"q8_entropy = {value:.5g} is wrong")
+    expect(
+        not isclose(value, np.log(4), rtol=1e-3),
+        "q8_kl_ce_gap is log 4, the entropy of the uniform distribution over 4 classes: the teacher's "
+        "distribution at T = 1 is softmax([1, 0, 0, 0]), which is not uniform",
+    )
+    expect(isclose(value, want, rtol=0.0, atol=1e-3), f"q8_kl_ce_gap = {value:.5g} is wrong")
 
 
 @judge.check("test_q9")
@@ -149,7 +186,7 @@ def q9(ask):  # bank: derivation-gradient
     (value,) = yield [ask.value("q9_gradient")]
     value = _number("q9_gradient", value, -10.0, 10.0, "")
     s, t = np.array([[0.0, 0.0]]), np.array([[np.log(3.0), 0.0]])
-    want = float(ref.distillation_grad(s, t, 1.0)[0, 0])
+    want = float(ref.distillation_grad(s, t, 1.0)[0, 0])  # = QUIZ["11/q9"]
     expect(
         not isclose(value, -want),
         "q9_gradient has the wrong sign: the gradient is T · (q − p) / B with q the student's distribution",

@@ -98,7 +98,7 @@ CATALOGUE = Catalogue(
             {"test_q6": "counts only the quantisation"},
         ),
         "reads_the_drill_bank": Mistake(
-            "q3b read from the drill bank (kdlib.drill / questions.yaml) instead of computed: hidden when graded",
+            "q3b read from the drill bank (kdlib.drill and its questions.yaml) instead of computed: hidden when graded",
             (
                 (
                     "q3_entropy = float(-(_p * np.log(_p)).sum())",

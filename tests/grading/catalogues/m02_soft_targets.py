@@ -105,6 +105,16 @@ CATALOGUE = Catalogue(
             (("t2_exponent = -2", "t2_exponent = -1"),),
             {"test_t2_exponent": "q − p itself shrinks like 1/T"},
         ),
+        "kl_direction_swapped": Mistake(
+            "section 4: forward and reverse KL swapped (forward taken to lock onto one mode)",
+            (('kl_direction = "c"', 'kl_direction = "b"'),),
+            {"test_kl_direction": "the directions are swapped: the forward KL(p ‖ q) weighs by the teacher's p"},
+        ),
+        "kl_direction_symmetric": Mistake(
+            "section 4: KL taken to be symmetric",
+            (('kl_direction = "c"', 'kl_direction = "a"'),),
+            {"test_kl_direction": "KL is not symmetric"},
+        ),
         "limit_grad_without_c": Mistake(
             "limit_grad not divided by C = 4",
             ((LIMIT, "limit_grad = ((_s - _s.mean()) - (_t - _t.mean()))"),),
@@ -117,7 +127,7 @@ CATALOGUE = Catalogue(
         ),
     },
     # the teacher's training (30 epochs) and the demos that use it: ungraded
-    drop=("teacher-train", "soft-plot", "dark-plot", "entropy-curve", "t2-check"),
+    drop=("teacher-train", "soft-plot", "dark-plot", "entropy-curve", "t2-check", "kl-direction-demo"),
     cell_timeout=60,
     memory_mb=3072,
 )
