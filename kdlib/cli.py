@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="teacher vs scratch vs distilled students, both frameworks",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train a teacher, the student from scratch and distilled students, per framework "
-        "and seed; print one table (mean ± std over seeds) and save a figure.",
+        "and seed; with a transfer pool also the student trained on the teacher's argmax of the pool "
+        "(hard pseudo-labels: the control for the soft targets) and on the pool's true labels (upper "
+        "bound). Print one table (mean ± std over seeds) and save a figure.",
     )
     d.add_argument("--framework", choices=["torch", "tf", "both"], default="both", help="which framework(s)")
     d.add_argument("--dataset", choices=available_datasets(), default="mnist1d", help="embedded data set")
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fmt_table(table: list[dict]) -> str:
     head = (
-        f"{'framework':<9} {'model':<24} {'accuracy':>15} {'agree':>7} {'gap closed':>10} "
+        f"{'framework':<9} {'model':<30} {'accuracy':>15} {'agree':>7} {'gap closed':>10} "
         f"{'params':>8} {'KiB':>7} {'µs/sample':>9}"
     )
     lines = [head, "-" * len(head)]
@@ -78,7 +80,7 @@ def _fmt_table(table: list[dict]) -> str:
         acc = f"{100 * t['accuracy_mean']:.1f}" + (f" ± {100 * t['accuracy_std']:.1f}" if spread else "")
         gap = "" if t.get("gap_closed") is None else f"{100 * t['gap_closed']:.0f}%"
         lines.append(
-            f"{t['framework']:<9} {t['model']:<24} {acc:>15} {100 * t['agreement_mean']:>6.1f}% "
+            f"{t['framework']:<9} {t['model']:<30} {acc:>15} {100 * t['agreement_mean']:>6.1f}% "
             f"{gap:>10} {t['parameters']:>8,} {t['size_bytes'] / 1024:>7.1f} "
             f"{1000 * t['latency_ms_per_sample_mean']:>9.2f}"
         )

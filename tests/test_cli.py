@@ -30,19 +30,33 @@ def test_demo_small_end_to_end(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "student (KD + pool)" in r.stdout and "gap closed" in r.stdout
+    table_lines = r.stdout.split("framework model")[1].splitlines()
+    for fw in ("torch", "tf"):  # the control arm has its own row, per framework
+        assert any(ln.split()[:5] == [fw, "student", "(pool,", "teacher", "argmax)"] for ln in table_lines), r.stdout
     data = json.loads(out.read_text())
     assert data["frameworks"] == ["torch", "tf"] and data["seeds"] == 2
     assert data["recipe"]["temperature"] == 4.0 and data["recipe"]["pool_size"] == 1000
     rows = {(t["framework"], t["model"]) for t in data["summary"]}
     for fw in ("torch", "tf"):
-        for model in ("teacher", "student (scratch)", "student (KD)", "student (KD + pool)", "student (pool, labels)"):
+        for model in (
+            "teacher",
+            "student (scratch)",
+            "student (KD)",
+            "student (KD + pool)",
+            "student (pool, teacher argmax)",
+            "student (pool, labels)",
+        ):
             assert (fw, model) in rows
     for t in data["summary"]:
         assert 0 <= t["accuracy_mean"] <= 1 and t["accuracy_std"] >= 0
         assert t["parameters"] > 0 and t["size_bytes"] == 4 * t["parameters"]
         assert t["latency_ms_per_sample_mean"] > 0
         assert "gap_closed" in t
-    assert len(data["runs"]) == 2 * 2 * 5
+    assert [t["model"] for t in data["summary"] if t["framework"] == "tf"][3:5] == [
+        "student (KD + pool)",
+        "student (pool, teacher argmax)",
+    ]
+    assert len(data["runs"]) == 2 * 2 * 6
     assert fig.stat().st_size > 10_000
 
 
