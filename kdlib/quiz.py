@@ -15,7 +15,7 @@ Answers are normalised before hashing (:func:`normalise`): strings lower-cased w
 commas, booleans as ``true``/``false``, numbers rounded to ``digits`` significant digits, arrays
 and sequences element by element with their shape, dicts key by key. Choose ``digits`` so that
 every answer that rounds like the key is accepted by the judge's tolerance
-(tests/test_quiz.py checks this for every stored hash).
+(tests/library/test_quiz.py checks this for every stored hash).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 Shapes: features (B, D) float, logits (B, C) float, labels (B,) integer class indices. The
 teacher side is always wrapped in ``tf.stop_gradient``: no gradient reaches the teacher. Same
-values as kdlib.reference (tests/test_methods_contract.py); bad input raises the same ValueError.
+values as kdlib.reference (tests/library/test_methods_contract.py); bad input raises the same ValueError.
 """
 
 from __future__ import annotations

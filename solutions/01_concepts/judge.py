@@ -3,7 +3,7 @@
 Every graded answer of this notebook is a value (a letter, an order, a number, a dict): each
 check reads it with ``ask.value``, repeats the visible format check of its test cell and then
 compares it with the key, :data:`QUIZ`. The notebook's visible tests hold only salted hashes of
-that key (``kdlib.quiz``: instant "correct / not yet" feedback); tests/test_quiz.py checks that
+that key (``kdlib.quiz``: instant "correct / not yet" feedback); tests/library/test_quiz.py checks that
 they match it. The drill bank (``kdlib/questions.yaml``,
 read by ``kdlib.drill``) holds several of the same answers, so both are the answer key.
 The written answers (m1, m2, m3) are marked by hand and have no check.
@@ -76,7 +76,7 @@ def entropy(p: np.ndarray) -> float:
 Q5_KEY = {"a": True, "b": False, "c": True, "d": False, "e": True, "f": False, "g": False, "h": False}
 
 #: The answer key. The visible test cells hold salted hashes of these answers (kdlib.quiz) for
-#: instant feedback; tests/test_quiz.py checks that every stored hash matches this key and that
+#: instant feedback; tests/library/test_quiz.py checks that every stored hash matches this key and that
 #: every answer rounding like a key is accepted by the check below.
 QUIZ = {
     "01/q1": "c",

@@ -4,7 +4,7 @@
 here; the expected values come from ``kdlib.reference`` and ``scipy.special.entr`` here. The
 answers of sections 3 and 4 (``t2_exponent``, ``limit_grad``, ``kl_direction``) are read as
 values and compared with :data:`QUIZ` (the notebook's visible tests hold salted hashes of it,
-for instant feedback: ``kdlib.quiz``; tests/test_quiz.py keeps the two in step). Where a result is
+for instant feedback: ``kdlib.quiz``; tests/library/test_quiz.py keeps the two in step). Where a result is
 wrong, :func:`diagnose` names the usual mistake first (no temperature, multiplied by T, the
 columns normalised, the maximum of the whole array subtracted...), then the plain difference.
 

@@ -365,7 +365,7 @@ def kd_reference(ask):
 @judge.check("test_parity_torch")
 def parity(ask):
     # The visible test also compares with kdlib.torch.losses.kd_loss, which equals the NumPy reference
-    # (tests/test_loss_contract.py): the reference alone decides here.
+    # (tests/library/test_loss_contract.py): the reference alone decides here.
     s = np.random.default_rng(51).normal(0.0, 3.0, size=(12, 7))
     t = np.random.default_rng(52).normal(0.0, 3.0, size=(12, 7))
     y = np.random.default_rng(53).integers(0, 7, size=12)

@@ -22,7 +22,7 @@ from kdlib.grading.judge import Failed, Judge, as_float, close, expect
 judge = Judge("06_keras_distiller", answer_key=["kdlib.tf.distiller", "kdlib.tf.train", "kdlib.experiment"])
 
 #: The answers of the two questions (kdlib.quiz hashes them in the visible tests for instant
-#: feedback; tests/test_quiz.py checks the hashes against this key).
+#: feedback; tests/library/test_quiz.py checks the hashes against this key).
 QUIZ = {"06/alpha_answer": 0.9, "06/builtin_answer": "c"}
 
 NO_GRADIENTS = (

@@ -3,7 +3,7 @@
 - Part 1 (quick-fire questions): the answers are read from the notebook and compared with
   :data:`QUIZ`, the key (the bank, kdlib/questions.yaml, and kdlib.drill are hidden while a
   notebook is graded). The visible tests hold salted hashes of the same key for instant feedback
-  (``kdlib.quiz``); tests/test_quiz.py checks that they match it.
+  (``kdlib.quiz``); tests/library/test_quiz.py checks that they match it.
 - Part 3 (the KD loss from memory): ``kd_loss`` may be written in PyTorch or TensorFlow, as
   ``FRAMEWORK`` says. Each check reads FRAMEWORK and calls ``kd_loss`` with tensors of BOTH
   frameworks (a check asks once): it judges the calls of the chosen framework and uses the
@@ -44,7 +44,7 @@ def _entropy(logits: list[float]) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-#: The key of part 1 (bank ids in the comments; tests/test_drill.py checks the notebook against the bank).
+#: The key of part 1 (bank ids in the comments; tests/drill/test_drill.py checks the notebook against the bank).
 QUIZ = {
     "11/q1": "c",  # derivation-kl-vs-ce
     "11/q2": "d",  # temperature-at-inference

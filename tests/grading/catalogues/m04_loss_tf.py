@@ -323,7 +323,7 @@ CATALOGUE = Catalogue(
 
 
 #: what the VISIBLE tests print for each mistake, run in a learner's own kernel (nothing graded):
-#: exactly these cells fail, each showing its piece (tests/test_hints.py); None: a mistake about
+#: exactly these cells fail, each showing its piece (tests/library/test_hints.py); None: a mistake about
 #: grading only (the answer key is importable outside grading, so the visible tests pass)
 VISIBLE = {
     "missing_t_squared": {

@@ -5,7 +5,7 @@ for every mistake of the 03/04 catalogues, the visible test cells run in a plain
 process (as in a learner's own JupyterLab, nothing graded): exactly the cells the catalogue's
 ``VISIBLE`` entry names fail, each with its message piece.
 
-Run as a script, ``python -m tests.test_hints 03_loss_torch [--judge]`` prints what every
+Run as a script, ``python -m tests.library.test_hints 03_loss_torch [--judge]`` prints what every
 visible test (and, with --judge, every hidden check, called in-process) says for each
 catalogued mistake: a quick loop while writing messages, before the slow round trip.
 """
@@ -201,7 +201,7 @@ def run(name: str, judge: bool = False) -> dict:
 def visible_run(request):
     name = request.param
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.test_hints", name],
+        [sys.executable, "-m", "tests.library.test_hints", name],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""kdlib.torch training, what only PyTorch has (the shared contract: tests/test_train_contract.py)."""
+"""kdlib.torch training, what only PyTorch has (the shared contract: tests/library/test_train_contract.py)."""
 
 import pytest
 import torch

@@ -1,6 +1,6 @@
 """kdlib.tf training, what only TensorFlow has: the Distiller, Keras models, Adam's L2.
 
-The training contract both frameworks share is tests/test_train_contract.py.
+The training contract both frameworks share is tests/library/test_train_contract.py.
 
 Small synthetic data so the whole file stays well under a minute on 2 CPU cores.
 """

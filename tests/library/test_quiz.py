@@ -26,7 +26,7 @@ from kdlib import quiz
 from kdlib import reference as ref
 from kdlib.grading.judge import Ask, Failed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.parent.name for p in ROOT.glob("solutions/*/*.ipynb") if p.stem == p.parent.name)
 
 

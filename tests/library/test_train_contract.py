@@ -1,4 +1,4 @@
-"""The training contract, on PyTorch and TensorFlow alike (as tests/test_loss_contract.py is for losses).
+"""The training contract, on PyTorch and TensorFlow alike (as tests/library/test_loss_contract.py is for losses).
 
 ``fit`` and ``distill`` have the same names, arguments and meaning on both sides: a tiny batch is
 memorised; a seed fixes the result; the teacher is never changed; unlabelled rows (label -1, or

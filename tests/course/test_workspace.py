@@ -15,7 +15,7 @@ import pytest
 from kdlib import workspace
 from kdlib.grading import GradingError, release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_start_copies_once_and_never_overwrites(tmp_path):

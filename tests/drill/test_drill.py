@@ -20,7 +20,7 @@ import yaml
 from kdlib import drill
 from kdlib import reference as ref
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # The article's five interview questions, verbatim.

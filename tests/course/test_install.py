@@ -8,7 +8,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _make(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "benchmarks" / "figures"
 #: a quoted measurement: 57.3%, 57 %, 1.7×, ± 0.8
 FIGURE = re.compile(r"\d[\d,.]*\s?%|\d[\d,.]*\s?×|±\s?\d")

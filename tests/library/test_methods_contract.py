@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from kdlib import reference as ref
-
-from .conftest import rel_error
+from tests.conftest import rel_error
 
 FRAMEWORKS = ["numpy", "torch", "tf"]
 

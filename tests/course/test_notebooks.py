@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 from kdlib.grading import Course, generate
 from tests.support import released_course
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = Course.load(ROOT).assignments()
 #: per-cell limit when running a solution notebook (the same as nbgrader_config.py)
 CELL_TIMEOUT = 120
