@@ -116,11 +116,10 @@ def kd_loss(
     alpha: float = 0.9,
     ignore_index: int | None = None,
 ) -> tf.Tensor:
-    """alpha · distillation_loss + (1 − alpha) · cross-entropy(student_logits, labels) at T = 1.
+    """The contract's kd_loss (``kdlib.reference.kd_loss``): alpha · soft + (1 − alpha) · hard, () scalar.
 
-    ``alpha`` weighs the soft (teacher) term; keras.io's KD example weighs the hard term. With
-    ``ignore_index`` (-1 in kdlib's loops: an unlabelled transfer input) the hard term is the
-    mean over the labelled rows only. Shapes: logits (B, C), labels (B,); returns a () scalar.
+    Logits (B, C), labels (B,); ``alpha`` weighs the soft term (keras.io's example: the hard one);
+    ``ignore_index=-1`` leaves unlabelled rows out of the hard term, as ``distill`` does.
     """
     a = v.check_alpha(alpha)
     s = _check_logits("student_logits", student_logits)
