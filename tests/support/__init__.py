@@ -101,6 +101,7 @@ def make_course(folder: Path, assignments: list[str]) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder)
+    (folder / "exchange").mkdir(exist_ok=True)  # what loading nbgrader_config.py does (as a release did)
     template = released_course()
     if template is not None and all((template / "release" / name).is_dir() for name in assignments):
         shutil.copy(template / "gradebook.db", folder / "gradebook.db")
