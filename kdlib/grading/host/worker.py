@@ -14,6 +14,7 @@ student's output afterwards is bounded by the output caps and an alarm.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import logging
 import multiprocessing
@@ -418,6 +419,36 @@ def _worker_init() -> None:
     import nbgrader.preprocessors  # noqa: F401
 
 
+#: worker pools kept for the life of this process, by size: a process that grades several times
+#: (kd check from a notebook, the test suite's 15 gradings) starts its workers and imports
+#: nbgrader in them once (~3-7 s of CPU per worker), not on every call. Workers hold no state
+#: between jobs (each job builds its own scratch course from its Job).
+_POOLS: dict[int, cf.ProcessPoolExecutor] = {}
+
+
+def _pool(size: int) -> cf.ProcessPoolExecutor:
+    pool = _POOLS.get(size)
+    if pool is None:
+        ctx = multiprocessing.get_context("spawn")
+        pool = _POOLS[size] = cf.ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_worker_init)
+    return pool
+
+
+def _drop_pool(size: int) -> None:
+    pool = _POOLS.pop(size, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown_pools() -> None:
+    """Stop every kept worker pool (also run at interpreter exit)."""
+    for size in list(_POOLS):
+        _drop_pool(size)
+
+
+atexit.register(shutdown_pools)
+
+
 def run_pool(jobs: list[Job], workers: int, on_done, progress: bool) -> None:
     """Run :func:`grade_one` over ``jobs`` in worker processes; ``on_done(job, outcome)`` in this one."""
     from tqdm.auto import tqdm
@@ -429,24 +460,23 @@ def run_pool(jobs: list[Job], workers: int, on_done, progress: bool) -> None:
             if not pending:
                 break
             broken: list[Job] = []
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(
-                max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_worker_init
-            ) as pool:
-                futures = {pool.submit(grade_one, job): job for job in pending}
-                for fut in cf.as_completed(futures):
-                    job = futures[fut]
-                    try:
-                        outcome = fut.result()
-                    except cf.process.BrokenProcessPool:
-                        if attempt == 0:
-                            broken.append(job)
-                            continue
-                        outcome = Outcome(job.student, reasons={"error": "the grading worker died"})
-                    except Exception as err:
-                        outcome = Outcome(job.student, reasons={"error": f"{type(err).__name__}: {err}"})
-                    on_done(job, outcome)
-                    bar.update(1)
+            size = min(workers, len(pending))
+            pool = _pool(size)
+            futures = {pool.submit(grade_one, job): job for job in pending}
+            for fut in cf.as_completed(futures):
+                job = futures[fut]
+                try:
+                    outcome = fut.result()
+                except cf.process.BrokenProcessPool:
+                    _drop_pool(size)  # a worker died (killed, out of memory): the next call starts fresh ones
+                    if attempt == 0:
+                        broken.append(job)
+                        continue
+                    outcome = Outcome(job.student, reasons={"error": "the grading worker died"})
+                except Exception as err:
+                    outcome = Outcome(job.student, reasons={"error": f"{type(err).__name__}: {err}"})
+                on_done(job, outcome)
+                bar.update(1)
             pending = broken
     finally:
         bar.close()
