@@ -11,6 +11,10 @@ TORCH_PIN   := $(shell grep -E '^torch==' constraints.txt)
 UNAME       := $(shell uname -s)
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
+# pytest-xdist: the grading tests keep each graded course on one worker (tests/conftest.py); two
+# workers fill the cores while a notebook or a sleeping hostile submission leaves one idle
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 STAMP  := $(VENV)/.installed
 # nbgrader runs `alembic` as a subprocess: the venv's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
@@ -46,11 +50,11 @@ endif
 demo: setup  ## train teacher, scratch and distilled students in both frameworks; print the table
 	$(BIN)/kd demo $(DEMO_ARGS)
 
-test: lint  ## lint, then the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q --durations=15
+test: lint  ## lint, then the whole test suite (what CI runs), on $(TEST_WORKERS) pytest-xdist workers
+	$(BIN)/python -m pytest -q --durations=15 $(XDIST)
 
 test-fast: setup  ## the tests not marked slow (library, contracts, CLI, bank): the edit-run loop, ~1-2 min
-	$(BIN)/python -m pytest -q -m "not slow" --durations=5
+	$(BIN)/python -m pytest -q -m "not slow" --durations=5 $(XDIST)
 
 lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
 	$(BIN)/ruff check kdlib tests benchmarks solutions nbgrader_config.py
