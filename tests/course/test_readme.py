@@ -50,3 +50,32 @@ def test_the_two_setup_commands_are_first_and_make_knows_them():
     assert "make demo" in first and "make test" in first
     out = subprocess.run(["make", "-n", "-C", str(ROOT), "demo", "test"], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
+
+
+def _points(name: str) -> tuple[float, float]:
+    """(autograded, manually graded) points of a source notebook, from its nbgrader metadata."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    auto = manual = 0.0
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        if meta.get("solution") or cell.cell_type == "markdown":
+            manual += float(meta.get("points", 0))
+        else:
+            auto += float(meta.get("points", 0))
+    return auto, manual
+
+
+def test_course_table_lists_every_notebook_with_its_points():
+    rows = dict(re.findall(r"^\| `(\d\d_[a-z0-9_]+)` \|.*\| ([^|]+) \|$", README, flags=re.M))
+    names = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+    assert sorted(rows) == names, f"README course table: {sorted(rows)}; notebooks: {names}"
+    for name in names:
+        auto, manual = _points(name)
+        want = f"{auto:g}" + (f" auto + {manual:g} manual" if manual else "")
+        assert rows[name].strip() == want, (
+            f"README course table, {name}: says {rows[name].strip()!r}, the notebook has {want!r}"
+        )
