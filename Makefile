@@ -11,10 +11,10 @@ TORCH_PIN   := $(shell grep -E '^torch==' constraints.txt)
 UNAME       := $(shell uname -s)
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
-# pytest-xdist: the grading tests keep each graded course on one worker (tests/conftest.py); two
+# pytest-xdist: the grading tests keep each graded course on one worker (tests/conftest.py schedules); two
 # workers fill the cores while a notebook or a sleeping hostile submission leaves one idle
 TEST_WORKERS ?= 2
-XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 STAMP  := $(VENV)/.installed
 # nbgrader runs `alembic` as a subprocess: the venv's bin/ must be on PATH.
 export PATH := $(BIN):$(PATH)
@@ -76,7 +76,7 @@ grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_
 	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=03_loss_torch (one of: $$(ls solutions | paste -sd' ' -))" >&2; exit 2; }
 	$(BIN)/kd grade $(ASSIGNMENT) $(GRADE_ARGS)
 
-benchmark: setup  ## every script that produces a figure the course quotes (benchmarks/figures/ lists which); about an hour
+benchmark: setup  ## every script that produces a figure the course quotes (benchmarks/figures/ lists which); a few hours on 2 cores
 	$(BIN)/python benchmarks/kd_gain.py
 	$(BIN)/python benchmarks/teacher_cache.py
 	$(BIN)/python benchmarks/transfer_pool.py
@@ -86,6 +86,10 @@ benchmark: setup  ## every script that produces a figure the course quotes (benc
 	$(BIN)/python benchmarks/left_out_class.py
 	$(BIN)/python benchmarks/dkd_beta.py
 	$(BIN)/python benchmarks/keras_default_loss.py
+	$(BIN)/python benchmarks/lm_distill.py
+	$(BIN)/python benchmarks/self_ensemble.py --frameworks torch --seeds 5
+	$(BIN)/python benchmarks/self_ensemble.py --frameworks tf --seeds 3
+	$(BIN)/python benchmarks/function_matching.py --frameworks torch tf
 	$(BIN)/python benchmarks/grade_parallel.py
 
 clean:
