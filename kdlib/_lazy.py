@@ -11,10 +11,11 @@ import importlib
 from collections.abc import Callable
 
 #: modules every side has
-MODULES = ("losses", "methods", "models", "predict", "train")
+MODULES = ("lm", "losses", "methods", "models", "predict", "train")
 #: public name -> the module (of each side) that defines it
 NAMES = {
     "CNN1D": "models",
+    "Ensemble": "methods",
     "History": "train",
     "KDLoss": "losses",
     "MLP": "models",
@@ -23,6 +24,8 @@ NAMES = {
     "distill": "train",
     "distillation_loss": "losses",
     "dkd_loss": "methods",
+    "born_again": "methods",
+    "ensemble_logits": "methods",
     "evaluate": "predict",
     "fit": "train",
     "fitnets_hint_loss": "methods",
@@ -31,6 +34,16 @@ NAMES = {
     "predict_logits": "predict",
     "set_seed": "predict",
     "soft_targets": "losses",
+    # chapter 12: language-model distillation
+    "TinyLM": "lm",
+    "build_lm": "lm",
+    "distill_lm": "lm",
+    "lm_log_probs": "lm",
+    "sample_lm": "lm",
+    "token_kl": "lm",
+    "topk_cache": "lm",
+    "topk_kl": "lm",
+    "train_lm": "lm",
 }
 
 

@@ -1,6 +1,6 @@
 """The ``kd`` command.
 
-kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--json PATH]
+kd demo [--framework torch|tf|both] [--dataset mnist1d|digits] [--seeds N] [--function-matching] [--json PATH]
 kd data                      list the embedded data sets
 kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.grading)
 kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--epochs-scale", type=positive_float, default=1.0, help="multiply every epoch count (e.g. 0.1 for a smoke run)"
     )
+    d.add_argument(
+        "--function-matching",
+        action="store_true",
+        help="add the function-matching rows (Beyer et al. 2022): scratch + aug (the fair control), "
+        "function matching, FM + pool; long schedules (300 epochs), several minutes per seed",
+    )
     d.add_argument("--json", type=Path, default=None, help="write machine-readable results here")
     d.add_argument("--figure", default="out/demo.png", help="where to save the figure ('' for none)")
     d.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -96,13 +102,21 @@ def cmd_demo(a: argparse.Namespace) -> int:
     if a.pool_size is not None:
         recipe = experiment.Recipe(**{**recipe.__dict__, "pool_size": a.pool_size})
     recipe = recipe.scaled(a.epochs_scale)
-    rows = experiment.ROWS if recipe.pool_size > 0 else experiment.ROWS[:3]
+    rows = experiment.DEFAULT_ROWS + (experiment.FM_ROWS if a.function_matching else ())
+    if recipe.pool_size == 0:
+        rows = tuple(r for r in rows if r not in experiment.POOL_ROWS)
     frameworks = ["torch", "tf"] if a.framework == "both" else [a.framework]
     progress = False if a.no_progress else None
     print(
         f"kd demo: {a.dataset}, frameworks {frameworks}, seeds 0..{a.seeds - 1}, "
         f"T={recipe.temperature}, alpha={recipe.alpha} (weight of the soft term), "
-        f"transfer pool {recipe.pool_size:,} unlabeled inputs",
+        f"transfer pool {recipe.pool_size:,} unlabeled inputs"
+        + (
+            f"; function matching: {recipe.fm_epochs} epochs, batch {recipe.fm_batch_size}, "
+            f"mixup {recipe.fm_mixup} + shift + scale + noise, the teacher on every augmented batch"
+            if a.function_matching
+            else ""
+        ),
         flush=True,
     )
     t0 = time.perf_counter()

@@ -14,6 +14,17 @@ predict_logits), so one routine runs on either side. Rows per seed:
                               learning rate and batch size as KD + pool
     student (pool, labels)    upper bound: the student trained on labeled set + pool WITH labels
 
+Function matching (Beyer et al. 2022, "the patient, consistent teacher"; ``FM_ROWS``, long
+schedules, so ``kd demo --function-matching`` only):
+
+    student (scratch + aug)   the fair control: labels only, with the same augmentation
+                              (kdlib.augment.for_dataset: mixup + shift + scale + noise) and the
+                              same long schedule as function matching
+    student (function matching)
+                              distil(..., augment=): teacher and student see the same augmented
+                              view of every batch (no logit cache), labeled set only
+    student (FM + pool)       function matching on labeled set + the unlabeled pool
+
 KD + pool minus teacher argmax is what the soft targets (dark knowledge) add on top of simply
 having more teacher-labelled inputs; teacher argmax minus scratch is what the extra inputs do.
 """
@@ -26,6 +37,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from kdlib import augment as augment_lib
 from kdlib import metrics
 from kdlib.data import load_dataset, load_transfer_pool
 
@@ -38,7 +50,11 @@ ROWS = (
     "student (pool, teacher argmax)",
     "student (pool, labels)",
 )
-POOL_ROWS = ("student (KD + pool)", "student (pool, teacher argmax)", "student (pool, labels)")
+FM_ROWS = ("student (scratch + aug)", "student (function matching)", "student (FM + pool)")
+#: every row ``run_seed`` knows: the default demo rows, then the (long) function-matching ones
+ROWS = ROWS + FM_ROWS
+DEFAULT_ROWS = ROWS[: -len(FM_ROWS)]
+POOL_ROWS = ("student (KD + pool)", "student (pool, teacher argmax)", "student (pool, labels)", "student (FM + pool)")
 
 
 @dataclass(frozen=True)
@@ -59,11 +75,20 @@ class Recipe:
     pool_epochs: int = 50
     pool_lr: float = 1e-2
     pool_batch_size: int = 256
+    # function matching (FM_ROWS): long schedule, larger batches (the teacher runs on every one)
+    fm_epochs: int = 300
+    fm_lr: float = 3e-3
+    fm_batch_size: int = 128
+    fm_temperature: float = 1.0  # Beyer et al.: KL at T = 1 on the teacher's view, labels unused
+    fm_alpha: float = 1.0
+    fm_pool_epochs: int = 150
+    fm_pool_lr: float = 1e-2
+    fm_mixup: float = 0.4
 
     def scaled(self, factor: float) -> Recipe:
         """The same recipe with every epoch count multiplied by ``factor`` (at least 1)."""
         kw = asdict(self)
-        for k in ("teacher_epochs", "student_epochs", "pool_epochs"):
+        for k in ("teacher_epochs", "student_epochs", "pool_epochs", "fm_epochs", "fm_pool_epochs"):
             kw[k] = max(1, round(kw[k] * factor))
         return Recipe(**kw)
 
@@ -79,6 +104,12 @@ def framework_module(name: str):
         # the other core is busy (measured: student epoch 0.12 s vs 0.31 s under load).
         torch.set_num_threads(1)
     return importlib.import_module(f"kdlib.{name}")
+
+
+def fm_augment(dataset: str, recipe: Recipe) -> augment_lib.Augment:
+    """The function-matching augmentation of the FM rows: mixup(fm_mixup) + for_dataset's shift/scale/noise."""
+    parts = augment_lib.for_dataset(dataset, mix=False)
+    return augment_lib.compose(augment_lib.mixup(recipe.fm_mixup), parts) if recipe.fm_mixup > 0 else parts
 
 
 def teacher_argmax(fw, teacher, x: np.ndarray) -> np.ndarray:
@@ -134,13 +165,31 @@ def run_seed(
     kd = {"temperature": r.temperature, "alpha": r.alpha, "seed": seed, "progress": progress}
     need_pool = set(POOL_ROWS) & set(rows)
     pool, pool_y = load_transfer_pool(dataset, r.pool_size, return_labels=True) if need_pool else (None, None)
+    augment = fm_augment(dataset, r)
     for name in rows:
         if name == "teacher":
             continue
         st = fw.build_model(r.student, f, c, seed=seed)
         common = {"epochs": r.student_epochs, "lr": r.student_lr, "batch_size": r.batch_size}
         pool_common = {"epochs": r.pool_epochs, "lr": r.pool_lr, "batch_size": r.pool_batch_size}
-        if name == "student (scratch)":
+        fm = {"epochs": r.fm_epochs, "lr": r.fm_lr, "batch_size": r.fm_batch_size, "augment": augment}
+        fm_kd = {**kd, "temperature": r.fm_temperature, "alpha": r.fm_alpha}
+        if name == "student (scratch + aug)":
+            fw.fit(st, ds.x_train, ds.y_train, seed=seed, progress=progress, desc=f"{framework} scratch+aug", **fm)
+        elif name == "student (function matching)":
+            fw.distill(st, teacher, ds.x_train, ds.y_train, desc=f"{framework} FM", **fm_kd, **fm)
+        elif name == "student (FM + pool)":
+            fw.distill(
+                st,
+                teacher,
+                ds.x_train,
+                ds.y_train,
+                x_unlabeled=pool,
+                desc=f"{framework} FM+pool",
+                **fm_kd,
+                **{**fm, "epochs": r.fm_pool_epochs, "lr": r.fm_pool_lr, "batch_size": r.pool_batch_size},
+            )
+        elif name == "student (scratch)":
             fw.fit(st, ds.x_train, ds.y_train, seed=seed, progress=progress, desc=f"{framework} scratch", **common)
         elif name == "student (KD)":
             fw.distill(st, teacher, ds.x_train, ds.y_train, desc=f"{framework} KD", **kd, **common)

@@ -28,7 +28,10 @@ class Distiller(keras.Model):
     (label) term, so its ``alpha=0.1`` is our ``alpha=0.9``.
 
     ``fit`` data, batched: ``(x, y)`` — the teacher runs on every batch (``training=False``);
-    or ``((x, teacher_logits), y)`` — cached teacher logits (B, C) computed once beforehand.
+    or ``((x, teacher_logits), y)`` — cached teacher logits (B, C) computed once beforehand;
+    or ``({"x": x, "partner_y": y2, "lam": lam}, y)`` — an augmented view (kdlib.augment, used by
+    ``distill(..., augment=)``): the teacher runs on that same view (function matching, no cache)
+    and the hard term is ``lam · CE(y) + (1 − lam) · CE(y2)`` (mixup; lam (B,) repeats one value).
     Labels of -1 mark unlabeled inputs (they only feed the soft term). Only
     ``student.trainable_variables`` are updated: the constructor sets
     ``teacher.trainable = False`` (restore it yourself if you train the teacher again).
@@ -63,6 +66,8 @@ class Distiller(keras.Model):
 
     def call(self, x, training: bool = False) -> tf.Tensor:
         """Student logits (B, C) of features x (B, F); a cached ``(x, teacher_logits)`` is ok."""
+        if isinstance(x, dict):
+            x = x["x"]
         if isinstance(x, (tuple, list)):
             x = x[0]
         return self.student(x, training=training)
@@ -74,13 +79,19 @@ class Distiller(keras.Model):
 
     def train_step(self, data) -> dict[str, tf.Tensor]:
         x, y = data[0], data[1]
+        mix = None
+        if isinstance(x, dict):  # an augmented view: (partner labels, lam) for mixup
+            x, mix = x["x"], (x["partner_y"], x["lam"][0])
         if isinstance(x, (tuple, list)):  # cached teacher logits
             x, teacher_logits = x
-        else:
+        else:  # the teacher sees exactly the student's (augmented) batch
             teacher_logits = self.teacher(x, training=False)
         with tf.GradientTape() as tape:
             student_logits = self.student(x, training=True)
             loss = self.kd_loss(student_logits, teacher_logits, y)
+            if mix is not None:
+                partner_y, lam = mix
+                loss = lam * loss + (1.0 - lam) * self.kd_loss(student_logits, teacher_logits, partner_y)
         variables = self.student.trainable_variables
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))

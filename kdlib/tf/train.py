@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from kdlib import _validate as v
+from kdlib import augment as aug
 from kdlib import loops
 from kdlib.history import History
 from kdlib.tf.distiller import Distiller
@@ -87,6 +88,117 @@ def _steps(n: int, batch_size: int) -> int:
     return max(1, min(STEPS_PER_EXECUTION, -(-n // batch_size)))
 
 
+#: errors raised by an augmentation inside tf.data's generator, re-raised by :func:`_fit_views`
+_AUGMENT_ERRORS: list[Exception] = []
+
+
+def _fit_views(model: keras.Model, data, **kwargs) -> None:
+    """``model.fit`` on :func:`_augmented_dataset` batches; the augmentation's own error if it fails."""
+    _AUGMENT_ERRORS.clear()
+    try:
+        model.fit(data, shuffle=False, verbose=0, **kwargs)
+    except Exception:  # InvalidArgumentError, or Keras' own error after the data ended early
+        if _AUGMENT_ERRORS:
+            raise _AUGMENT_ERRORS.pop() from None
+        raise
+
+
+def _augmented_dataset(xa: np.ndarray, ya: np.ndarray, augment, batch_size: int, seed: int, epochs: int):
+    """``epochs`` epochs of augmented batches ``({"x", "partner_y", "lam"}, y)`` from a generator.
+
+    Batch order ``rng.permutation`` and every augmentation drawn from
+    ``numpy.random.default_rng(seed)``, in the same sequence as kdlib.torch.train (same views).
+    ``partner_y`` (B,) are the mixup partners' labels (``y`` itself without mixup) and ``lam``
+    (B,) repeats the batch's mixing weight (1 without mixup).
+    """
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        for _ in range(epochs):
+            order = rng.permutation(len(xa))
+            for start in range(0, len(xa), batch_size):
+                idx = order[start : start + batch_size]
+                try:
+                    view = aug.apply(augment, xa[idx], rng)
+                except Exception as e:  # tf.data would hide it in an InvalidArgumentError
+                    _AUGMENT_ERRORS.append(e)
+                    raise
+                yb = ya[idx]
+                yp = yb if view.partner is None else yb[view.partner]
+                lam = np.full(len(idx), view.lam, dtype=np.float32)
+                yield {"x": view.x, "partner_y": yp, "lam": lam}, yb
+
+    f = xa.shape[1]
+    sig = (
+        {
+            "x": tf.TensorSpec((None, f), tf.float32),
+            "partner_y": tf.TensorSpec((None,), tf.int64),
+            "lam": tf.TensorSpec((None,), tf.float32),
+        },
+        tf.TensorSpec((None,), tf.int64),
+    )
+    return tf.data.Dataset.from_generator(batches, output_signature=sig).prefetch(2)
+
+
+class _MixupCE(keras.Model):
+    """Wraps a model for ``fit(..., augment=)``: CE, or lam · CE(y) + (1 − lam) · CE(partner_y)."""
+
+    def __init__(self, model: keras.Model, label_smoothing: float = 0.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.net = model
+        self.ce = (
+            _smoothed_ce(label_smoothing)
+            if label_smoothing
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker]
+
+    def call(self, x, training: bool = False):
+        return self.net(x["x"] if isinstance(x, dict) else x, training=training)
+
+    def train_step(self, data):
+        x, y = data
+        lam = x["lam"][0]
+        with tf.GradientTape() as tape:
+            out = self.net(x["x"], training=True)
+            loss = lam * self.ce(y, out) + (1.0 - lam) * self.ce(x["partner_y"], out)
+        variables = self.net.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(y)[0])
+        return {"loss": self.loss_tracker.result()}
+
+
+def _fit_augmented(model, xa, ya, augment, label_smoothing, epochs, batch_size, lr, weight_decay, seed, *rest):
+    """``fit`` with ``augment``: a :class:`_MixupCE` on the augmented batches (rest: x_val, y_val, progress, desc)."""
+    x_val, y_val, progress, desc = rest
+    wrapper = _MixupCE(model, label_smoothing)
+    wrapper.compile(optimizer=_optimizer(lr, weight_decay), steps_per_execution=_steps(len(xa), batch_size))
+    hist = History()
+    with loops.epoch_bar(epochs, desc, progress) as bar:
+        _fit_views(
+            wrapper,
+            _augmented_dataset(xa, ya, augment, batch_size, seed, epochs),
+            epochs=epochs,
+            steps_per_epoch=-(-len(xa) // batch_size),
+            callbacks=[_EpochLog(hist, model, x_val, y_val, bar)],
+        )
+    return hist
+
+
+def _smoothed_ce(label_smoothing: float):
+    """Keras loss (y (B,) int, logits (B, C)): CE against (1 − ε)·onehot(y) + ε/C, torch's label_smoothing."""
+
+    def loss(y_true, logits):
+        onehot = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
+        return keras.losses.categorical_crossentropy(onehot, logits, from_logits=True, label_smoothing=label_smoothing)
+
+    return loss
+
+
 def fit(
     model: keras.Model,
     x,
@@ -101,17 +213,33 @@ def fit(
     y_val=None,
     progress: bool | None = None,
     desc: str = "fit",
+    label_smoothing: float = 0.0,
+    augment: aug.Augment | None = None,
 ) -> History:
     """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History.
 
     Recompiles ``model`` (fresh Adam state), like PyTorch's ``fit`` makes a new optimizer.
+    ``label_smoothing`` ε: the targets are (1 − ε)·onehot(y) + ε/C, as in kdlib.torch's ``fit``.
+    ``augment`` (a :mod:`kdlib.augment` callable): every batch is augmented once, drawn from
+    ``numpy.random.default_rng(seed)`` (batch order too, the same views as kdlib.torch); after
+    mixup the loss is lam · CE(y) + (1 − lam) · CE(y_partner). The fair control for
+    ``distill(..., augment=)``.
     """
     v.check_loop_args(epochs, batch_size, lr)
+    aug.check_augment(augment)
     xa, ya = _check_xy(x, y)
+    ok = isinstance(label_smoothing, (int, float)) and not isinstance(label_smoothing, bool)
+    if not (ok and 0 <= label_smoothing <= 1):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     set_seed(seed)
+    if augment is not None:
+        args = (epochs, batch_size, lr, weight_decay, seed, x_val, y_val, progress, desc)
+        return _fit_augmented(model, xa, ya, augment, float(label_smoothing), *args)
     model.compile(
         optimizer=_optimizer(lr, weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=_smoothed_ce(float(label_smoothing))
+        if label_smoothing
+        else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=_steps(len(xa), batch_size),
         jit_compile=JIT_COMPILE,
     )
@@ -146,6 +274,7 @@ def distill(
     y_val=None,
     progress: bool | None = None,
     desc: str = "distill",
+    augment: aug.Augment | None = None,
 ) -> History:
     """Distil ``student`` from a frozen ``teacher`` on the transfer set x (+ x_unlabeled).
 
@@ -155,11 +284,21 @@ def distill(
     ``training=False``, set ``trainable=False`` (restored afterwards) and never stepped. Its
     logits are computed once for the whole transfer set when ``cache_teacher`` (the default),
     else every batch (same result for a deterministic teacher, slower).
+
+    ``augment`` (a :mod:`kdlib.augment` callable) makes it function matching (Beyer et al. 2022):
+    each batch is augmented once and the teacher and the student see the SAME view, so the
+    teacher runs on every batch and ``cache_teacher`` is ignored (no cache can hold logits of
+    views drawn afresh every epoch: ≈ one teacher forward pass per student step more).
+    After mixup the hard term is lam · CE(y) + (1 − lam) · CE(y_partner) (unlabeled rows, -1,
+    drop out of each CE); the soft term needs no labels.
     """
     v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
+    aug.check_augment(augment)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
+    if augment is not None:
+        cache_teacher = False  # a fresh view every batch: the teacher must see it (no cache)
 
     set_seed(seed)
     teacher_trainable = teacher.trainable
@@ -173,13 +312,18 @@ def distill(
             jit_compile=JIT_COMPILE,
         )
         with loops.epoch_bar(epochs, desc, progress) as bar:
-            distiller.fit(
-                _dataset(inputs, ya, batch_size, seed),
-                epochs=epochs,
-                shuffle=False,  # the tf.data pipeline shuffles, seeded
-                verbose=0,
-                callbacks=[_EpochLog(hist, student, x_val, y_val, bar)],
-            )
+            log = _EpochLog(hist, student, x_val, y_val, bar)
+            if augment is None:
+                distiller.fit(
+                    _dataset(inputs, ya, batch_size, seed),
+                    epochs=epochs,
+                    shuffle=False,  # the tf.data pipeline shuffles, seeded
+                    verbose=0,
+                    callbacks=[log],
+                )
+            else:  # the Distiller's {"x", "partner_y", "lam"} batches: the teacher runs on the same view
+                views = _augmented_dataset(xa, ya, augment, batch_size, seed, epochs)
+                _fit_views(distiller, views, epochs=epochs, steps_per_epoch=-(-len(xa) // batch_size), callbacks=[log])
     finally:
         teacher.trainable = teacher_trainable
     return hist

@@ -2,6 +2,9 @@
 
     fitnets_hint_loss(student_feat, teacher_feat, regressor)     FitNets (Romero et al. 2015)
     dkd_loss(student_logits, teacher_logits, labels, ...)         Decoupled KD (Zhao et al. 2022)
+    ensemble_logits(logits_list, space="logit"|"prob")            averaged teachers, as logits
+    Ensemble(models, space)                                       K models as one teacher module
+    born_again(build, x, y, generations, ...)                     born-again networks (Furlanello et al. 2018)
 
 Shapes: features (B, D) float, logits (B, C) float, labels (B,) integer class indices. The
 teacher side is always detached: no gradient reaches the teacher. Bad input raises ValueError
@@ -11,6 +14,7 @@ naming the argument, as in kdlib.torch.losses.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +23,7 @@ from torch import Tensor, nn
 from kdlib import _validate as v
 from kdlib.torch.losses import _check_labels, _check_logits
 
-__all__ = ["dkd_loss", "fitnets_hint_loss"]
+__all__ = ["Ensemble", "born_again", "dkd_loss", "ensemble_logits", "fitnets_hint_loss"]
 
 
 def _check_feat(name: str, x) -> Tensor:
@@ -99,3 +103,101 @@ def dkd_loss(
     tckd = F.kl_div(bin_s, bin_t, reduction="batchmean", log_target=True) * (t * t)
     nckd = F.kl_div(nt_s, nt_t, reduction="batchmean", log_target=True) * (t * t)
     return alpha * tckd + beta * nckd
+
+
+# --- ensembles and born-again networks (chapter 13)
+
+
+def ensemble_logits(logits_list: Sequence[Tensor], space: str = "logit") -> Tensor:
+    """The averaged output of K teachers, as logits: K × (B, C) -> (B, C) (``kdlib.reference``).
+
+    ``space="logit"``: mean of the logits. ``space="prob"``: log of the mean softmax, i.e.
+    logsumexp_k log_softmax(z_k) − log K (its softmax is the averaged distribution). At T = 1:
+    distillation softens the result afterwards.
+    """
+    if space not in ("logit", "prob"):
+        raise ValueError(f"space must be 'logit' or 'prob', got {space!r}")
+    if isinstance(logits_list, Tensor) or not isinstance(logits_list, (list, tuple)) or not logits_list:
+        raise ValueError("logits_list must be a non-empty list of 2-D logits (batch, num_classes)")
+    zs = [_check_logits("logits_list", z) for z in logits_list]
+    for z in zs[1:]:
+        if z.shape != zs[0].shape:
+            raise ValueError(
+                "logits_list must hold logits of one shape (batch, num_classes), "
+                f"got {tuple(zs[0].shape)} and {tuple(z.shape)}"
+            )
+    z = torch.stack([z.to(zs[0].dtype) for z in zs])  # (K, B, C)
+    if space == "logit":
+        return z.mean(0)
+    return torch.logsumexp(F.log_softmax(z, dim=-1), dim=0) - math.log(len(zs))
+
+
+class Ensemble(nn.Module):
+    """K models as one teacher: ``forward(x)`` = ``ensemble_logits([m(x) for m in models], space)``.
+
+    Pass it to ``distill`` as the teacher (it is frozen there like any teacher). (B, F) -> (B, C).
+    """
+
+    def __init__(self, models: Sequence[nn.Module], space: str = "logit") -> None:
+        super().__init__()
+        if not models:
+            raise ValueError("models must be a non-empty list of models")
+        if space not in ("logit", "prob"):
+            raise ValueError(f"space must be 'logit' or 'prob', got {space!r}")
+        self.members = nn.ModuleList(models)
+        self.space = space
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ensemble_logits([m(x) for m in self.members], self.space)
+
+    def extra_repr(self) -> str:
+        return f"space={self.space!r}"
+
+
+def born_again(
+    build: Callable[[int], nn.Module],
+    x,
+    y,
+    generations: int = 2,
+    *,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+    epochs: int = 60,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> list[nn.Module]:
+    """Born-again networks: ``[gen 0, gen 1, ..., gen G]``, every one built by ``build(seed)``.
+
+    Generation 0 is trained on the labels (``fit``); generation g ≥ 1 is a fresh network of the
+    same architecture (``build(seed + g)``) distilled from generation g − 1 (``distill``, the
+    kit's kd_loss with ``temperature`` and ``alpha``) on the same x (N, F), y (N,). Every
+    generation trains ``epochs`` epochs: the fair control is one network trained
+    ``(generations + 1) · epochs`` epochs from the labels.
+    """
+    from kdlib.torch.train import distill, fit  # lazy: methods must import where train is hidden
+
+    if not isinstance(generations, int) or isinstance(generations, bool) or generations < 0:
+        raise ValueError(f"generations must be an integer >= 0, got {generations!r}")
+    if not callable(build):
+        raise ValueError(f"build must be a callable seed -> model, got {build!r}")
+    common = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "progress": progress}
+    model = build(seed)
+    fit(model, x, y, seed=seed, desc="born-again gen 0", **common)
+    out = [model]
+    for g in range(1, generations + 1):
+        model = build(seed + g)
+        distill(
+            model,
+            out[-1],
+            x,
+            y,
+            temperature=temperature,
+            alpha=alpha,
+            seed=seed + g,
+            desc=f"born-again gen {g}",
+            **common,
+        )
+        out.append(model)
+    return out

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kdlib import _validate as v
+from kdlib import augment as aug
 from kdlib import loops
 from kdlib.history import History
 from kdlib.torch.predict import _check_xy, evaluate, predict_logits, set_seed
@@ -35,11 +37,25 @@ def fit(
     y_val=None,
     progress: bool | None = None,
     desc: str = "fit",
+    label_smoothing: float = 0.0,
+    augment: aug.Augment | None = None,
 ) -> History:
-    """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History."""
+    """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History.
+
+    ``label_smoothing`` ε: the targets are (1 − ε)·onehot(y) + ε/C (``F.cross_entropy``'s own).
+
+    ``augment`` (a :mod:`kdlib.augment` callable): every batch is augmented once, drawn from
+    ``numpy.random.default_rng(seed)`` (batch order too); after mixup the loss is
+    lam · CE(y) + (1 − lam) · CE(y_partner). The fair control for ``distill(..., augment=)``.
+    """
     v.check_loop_args(epochs, batch_size, lr)
+    aug.check_augment(augment)
     xt, yt = _check_xy(x, y)
+    ok = isinstance(label_smoothing, (int, float)) and not isinstance(label_smoothing, bool)
+    if not (ok and 0 <= label_smoothing <= 1):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     set_seed(seed)
+    rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     hist = History()
@@ -48,8 +64,11 @@ def fit(
             t0 = time.perf_counter()
             model.train()
             total, n = 0.0, 0
-            for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
-                loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            for idx, xb, yp, lam in _batches(xt, batch_size, gen, augment, rng):
+                out = model(xb)
+                loss = F.cross_entropy(out, yt[idx], label_smoothing=label_smoothing)
+                if yp is not None:  # mixup: the labels are mixed like the inputs
+                    loss = lam * loss + (1.0 - lam) * F.cross_entropy(out, yt[idx][yp], label_smoothing=label_smoothing)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -57,6 +76,24 @@ def fit(
                 n += len(idx)
             _end_epoch(hist, model, total / n, t0, x_val, y_val, bar)
     return hist
+
+
+def _batches(xt: torch.Tensor, batch_size: int, gen, augment, rng):
+    """Yield (idx, x batch, mixup partner or None, lam) for one epoch.
+
+    Without ``augment``: torch.randperm(generator=gen) order, clean batches. With it: the order
+    is ``rng.permutation`` and each batch is augmented once with the same ``rng`` (reproducible
+    from the seed, and the same draws on both frameworks).
+    """
+    if augment is None:
+        for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
+            yield idx, xt[idx], None, 1.0
+        return
+    order = torch.from_numpy(rng.permutation(len(xt)))
+    for idx in order.split(batch_size):
+        view = aug.apply(augment, xt[idx].numpy(), rng)
+        partner = None if view.partner is None else torch.from_numpy(view.partner)
+        yield idx, torch.from_numpy(view.x), partner, view.lam
 
 
 def _end_epoch(hist: History, model, loss: float, t0: float, x_val, y_val, bar) -> None:
@@ -83,6 +120,7 @@ def distill(
     y_val=None,
     progress: bool | None = None,
     desc: str = "distill",
+    augment: aug.Augment | None = None,
 ) -> History:
     """Distil ``student`` from a frozen ``teacher`` on the transfer set x (+ x_unlabeled).
 
@@ -92,6 +130,13 @@ def distill(
     The teacher stays in eval mode with gradients off and is never stepped; its logits are
     computed once for the whole transfer set when ``cache_teacher`` (the default), else every
     batch (same result for a deterministic teacher, slower).
+
+    ``augment`` (a :mod:`kdlib.augment` callable) makes it function matching (Beyer et al. 2022):
+    each batch is augmented once and the teacher and the student see the SAME view, so the
+    teacher runs on every batch and ``cache_teacher`` is ignored (no cache can hold logits of
+    views drawn afresh every epoch: ≈ one teacher forward pass per student step more).
+    After mixup the hard term is lam · CE(y) + (1 − lam) · CE(y_partner) (unlabeled rows, -1,
+    drop out of each CE); the soft term needs no labels.
     """
     # imported here, not at the top: fit() must work in a graded notebook that hides the losses
     from kdlib.torch.losses import kd_loss
@@ -99,8 +144,12 @@ def distill(
     v.check_loop_args(epochs, batch_size, lr)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
+    aug.check_augment(augment)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
     xt, yt = torch.from_numpy(xa), torch.from_numpy(ya)
+    if augment is not None:
+        cache_teacher = False  # a fresh view every batch: the teacher must see it (no cache)
+    rng = np.random.default_rng(seed)
 
     set_seed(seed)
     teacher_state = teacher.training
@@ -117,8 +166,7 @@ def distill(
                 t0 = time.perf_counter()
                 student.train()
                 total, n = 0.0, 0
-                for idx in torch.randperm(len(xt), generator=gen).split(batch_size):
-                    xb = xt[idx]
+                for idx, xb, yp, lam in _batches(xt, batch_size, gen, augment, rng):
                     if teacher_logits is not None:
                         tl = teacher_logits[idx]
                     else:
@@ -126,6 +174,9 @@ def distill(
                             tl = teacher(xb)
                     s = student(xb)
                     loss = kd_loss(s, tl, yt[idx], t, a, ignore_index=loops.UNLABELLED)  # the contract's masked loss
+                    if yp is not None:  # mixup: same soft term, hard term on the partners' labels
+                        lp = kd_loss(s, tl, yt[idx][yp], t, a, ignore_index=loops.UNLABELLED)
+                        loss = lam * loss + (1.0 - lam) * lp
                     opt.zero_grad()
                     loss.backward()
                     opt.step()

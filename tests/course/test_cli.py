@@ -60,7 +60,7 @@ def test_demo_small_end_to_end(tmp_path):
     assert fig.stat().st_size > 10_000
 
 
-def test_demo_without_pool_has_three_rows(tmp_path):
+def test_demo_without_pool_has_no_pool_rows_and_function_matching_on_request(tmp_path):
     out = tmp_path / "r.json"
     r = kd(
         "demo",
@@ -74,6 +74,7 @@ def test_demo_without_pool_has_three_rows(tmp_path):
         "0.05",
         "--pool-size",
         "0",
+        "--function-matching",
         "--json",
         str(out),
         "--figure",
@@ -85,7 +86,10 @@ def test_demo_without_pool_has_three_rows(tmp_path):
         "teacher",
         "student (scratch)",
         "student (KD)",
+        "student (scratch + aug)",  # the fair control of function matching (no pool: no FM + pool)
+        "student (function matching)",
     ]
+    assert "function matching: 15 epochs" in r.stdout
     assert "±" not in r.stdout.split("framework model")[1], "one seed has no spread to show"
     assert "accuracy: one seed" in r.stdout
 

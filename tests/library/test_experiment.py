@@ -1,4 +1,4 @@
-"""kdlib.experiment: the transfer-pool control arm learns exactly the teacher's argmax of the pool."""
+"""kdlib.experiment: the control arms — the teacher's argmax of the pool, and scratch + aug for function matching."""
 
 from __future__ import annotations
 
@@ -76,3 +76,38 @@ def test_rows_order_and_unknown_row():
     assert experiment.ROWS[:3] == ("teacher", "student (scratch)", "student (KD)")
     with pytest.raises(ValueError, match="rows must be taken from"):
         experiment.run_seed("torch", rows=("student (pool, argmax)",))
+
+
+@pytest.mark.parametrize("framework", experiment.FRAMEWORKS)
+def test_function_matching_rows_share_augmentation_and_schedule(framework, monkeypatch):
+    """scratch + aug is the fair control: the same augment callable, epochs, lr and batch size as FM."""
+    fw = experiment.framework_module(framework)
+    calls = []
+    real_fit, real_distill = fw.fit, fw.distill
+
+    def spy_fit(model, x, y, **kw):
+        calls.append(("fit", kw))
+        return real_fit(model, x, y, **kw)
+
+    def spy_distill(student, teacher, x, y=None, **kw):
+        calls.append(("distill", kw))
+        return real_distill(student, teacher, x, y, **kw)
+
+    monkeypatch.setattr(fw, "fit", spy_fit)
+    monkeypatch.setattr(fw, "distill", spy_distill)
+    rows = ("student (scratch + aug)", "student (function matching)")
+    out = experiment.run_seed(framework, "mnist1d", 0, TINY, rows, progress=False)
+    assert [r["model"] for r in out] == list(rows)
+    (_, teacher_kw), (f1, control), (f2, fm) = calls
+    assert (f1, f2) == ("fit", "distill") and teacher_kw.get("augment") is None
+    assert control["augment"] is not None and control["augment"] is fm["augment"]
+    same = ("epochs", "lr", "batch_size", "seed")
+    assert {k: control[k] for k in same} == {k: fm[k] for k in same}
+    assert (fm["epochs"], fm["temperature"], fm["alpha"]) == (TINY.fm_epochs, TINY.fm_temperature, TINY.fm_alpha)
+
+
+def test_fm_rows_are_out_of_the_default_demo_but_known():
+    assert set(experiment.FM_ROWS) <= set(experiment.ROWS)
+    assert not set(experiment.FM_ROWS) & set(experiment.DEFAULT_ROWS)
+    assert "student (FM + pool)" in experiment.POOL_ROWS
+    assert experiment.Recipe().scaled(0.1).fm_epochs == round(experiment.Recipe().fm_epochs * 0.1)

@@ -3,8 +3,10 @@
 ``fit`` and ``distill`` have the same names, arguments and meaning on both sides: a tiny batch is
 memorised; a seed fixes the result; the teacher is never changed; unlabelled rows (label -1, or
 ``x_unlabeled``) feed the soft term only — ``distill`` optimises exactly the contract's
-``kd_loss(..., ignore_index=-1)``, checked against the NumPy reference; bad arguments raise a
-ValueError naming the argument. Framework-specific behaviour stays in test_torch_train.py and
+``kd_loss(..., ignore_index=-1)``, checked against the NumPy reference; with ``augment=``
+(kdlib.augment) the teacher sees exactly the student's augmented batch (function matching),
+mixup mixes the hard labels, and the seed fixes the views; bad arguments raise a ValueError
+naming the argument. Framework-specific behaviour stays in test_torch_train.py and
 test_tf_train.py.
 """
 
@@ -15,6 +17,7 @@ import re
 import numpy as np
 import pytest
 
+from kdlib import augment as aug
 from kdlib import reference as ref
 
 N, F, C = 256, 12, 3
@@ -121,6 +124,71 @@ def test_label_free_distillation_is_the_soft_term_alone(side, data, teacher):
     np.testing.assert_allclose(hist.loss[0], want, rtol=2e-5)
 
 
+def _replay(augment, x: np.ndarray, seed: int) -> aug.View:
+    """The first augmented batch ``fit``/``distill`` draw with ``seed`` (batch = the whole set)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    view = aug.apply(augment, x[order], rng)
+    return aug.View(view.x, view.partner, view.lam), order
+
+
+def _strong_shift(x, rng):
+    """An augmentation the teacher's clean logits cannot pass for: roll by 1..5 and add noise."""
+    return np.roll(x, int(rng.integers(1, 6)), axis=1) + rng.normal(0, 0.5, x.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("mix", [False, True], ids=["shift+noise", "mixup"])
+def test_with_augment_the_teacher_sees_the_students_view(side, data, teacher, mix):
+    """One full batch, one epoch: the loss is kd_loss(student(view), teacher(view)) of the replayed view.
+
+    An inconsistent teacher (clean input) or a cache would give kd_loss(student(view), teacher(x)).
+    """
+    x, y = data[0][:96], data[1][:96].copy()
+    y[60:] = -1  # some unlabelled rows
+    augment = aug.compose(aug.mixup(0.4), _strong_shift) if mix else _strong_shift
+    student = side.build("student", seed=2)
+    view, order = _replay(augment, x, seed=5)
+    s, t = side.logits(student, view.x), side.logits(teacher, view.x)
+    yo = y[order]
+    want = ref.kd_loss(s, t, yo, 3.0, 0.5, ignore_index=-1)
+    if mix:
+        assert view.partner is not None and 0 < view.lam < 1
+        want = view.lam * want + (1 - view.lam) * ref.kd_loss(s, t, yo[view.partner], 3.0, 0.5, ignore_index=-1)
+    wrong = ref.kd_loss(s, side.logits(teacher, x[order]), yo, 3.0, 0.5, ignore_index=-1)
+    hist = side.kd.distill(
+        student, teacher, x, y, temperature=3.0, alpha=0.5, epochs=1, batch_size=len(x), seed=5,
+        augment=augment, cache_teacher=True, progress=False,
+    )  # fmt: skip
+    np.testing.assert_allclose(hist.loss[0], want, rtol=2e-5)
+    assert abs(want - wrong) > 1e-3 * abs(want)
+
+
+def test_fit_with_mixup_mixes_the_labels(side, data):
+    x, y = data[0][:64], data[1][:64]
+    augment = aug.compose(aug.mixup(0.4), aug.noise(0.1))
+    model = side.build("student-small", seed=3)
+    view, order = _replay(augment, x, seed=2)
+    logits = side.logits(model, view.x)
+    yo = y[order]
+    want = view.lam * ref.cross_entropy(logits, yo) + (1 - view.lam) * ref.cross_entropy(logits, yo[view.partner])
+    hist = side.kd.fit(model, x, y, epochs=1, batch_size=len(x), seed=2, augment=augment, progress=False)
+    np.testing.assert_allclose(hist.loss[0], want, rtol=2e-5)
+
+
+@pytest.mark.parametrize("fn", ["fit", "distill"])
+def test_augmented_runs_are_reproducible_from_the_seed(side, data, teacher, fn):
+    augment = aug.for_dataset("mnist1d") if F == 40 else aug.compose(aug.mixup(), aug.shift(2), aug.noise(0.1))
+    runs = []
+    for seed in (4, 4, 5):
+        model = side.build("student-small", seed=3)
+        args = (model, teacher) if fn == "distill" else (model,)
+        getattr(side.kd, fn)(*args, *data, epochs=2, batch_size=64, seed=seed, augment=augment, progress=False)
+        runs.append(side.weights(model))
+    for a, b in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(runs[0], runs[2], strict=True))
+
+
 BAD = [
     ("fit", {"epochs": 0}, "epochs must be a positive integer"),
     ("fit", {"batch_size": 0}, "batch_size must be a positive integer"),
@@ -133,6 +201,10 @@ BAD = [
     ("distill", {"y": Y[:5]}, "y must have shape (8,)"),
     ("distill", {"x": X[None]}, "x must be a non-empty 2-D array"),
     ("distill", {"x_unlabeled": np.zeros((4, F + 1))}, f"x_unlabeled must have {F} features like x"),
+    ("fit", {"augment": "mixup"}, "augment must be a callable augment(x, rng) or None"),
+    ("distill", {"augment": 3}, "augment must be a callable augment(x, rng) or None"),
+    ("fit", {"augment": lambda x, rng: x[:, :2]}, "augment must return a batch of shape (8, 12)"),
+    ("distill", {"augment": lambda x, rng: x[:4]}, "augment must return a batch of shape (8, 12)"),
 ]
 
 
@@ -145,4 +217,4 @@ def test_bad_arguments_raise_a_valueerror_naming_them(side, fn, kw, message):
         if fn == "fit":
             side.kd.fit(model, x, y, progress=False, **args)
         else:
-            side.kd.distill(model, model, x, y, progress=False, **args)
+            side.kd.distill(model, side.build("student-small", seed=1), x, y, progress=False, **args)
