@@ -155,6 +155,9 @@ class Judge:
 
     notebook: str
     answer_key: list[str] = field(default_factory=list)
+    #: ids of plain code cells that only demonstrate: a graded run leaves each out while it is
+    #: unchanged and nothing that runs later needs it (kdlib.grading.demos decides)
+    demos: list[str] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)
 
     def check(self, grade_id: str) -> Callable[[Check], Check]:

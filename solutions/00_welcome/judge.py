@@ -13,7 +13,7 @@ import numpy as np
 from kdlib import load_dataset
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("00_welcome", answer_key=[])
+judge = Judge("00_welcome", answer_key=[], demos=["picture", "env-check", "torch-check", "data-check", "data-plot"])
 
 
 def _type_name(value) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kdlib.grading.judge import Judge, close, expect
 
-judge = Judge("01_concepts", answer_key=["questions.yaml", "kdlib.drill"])
+judge = Judge("01_concepts", answer_key=["questions.yaml", "kdlib.drill"], demos=["t-plot", "trad-demo", "trad-plot"])
 
 
 def _shown(value) -> str:

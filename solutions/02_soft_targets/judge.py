@@ -23,7 +23,11 @@ from scipy.special import entr
 from kdlib import reference as ref
 from kdlib.grading.judge import Judge, close, expect, expect_close
 
-judge = Judge("02_soft_targets", answer_key=["kdlib.reference", "kdlib.torch.losses", "kdlib.tf", "kdlib.metrics"])
+judge = Judge(
+    "02_soft_targets",
+    answer_key=["kdlib.reference", "kdlib.torch.losses", "kdlib.tf", "kdlib.metrics"],
+    demos=["teacher-train", "soft-plot", "dark-plot", "entropy-curve", "t2-check", "kl-direction-demo"],
+)
 
 #: The answers of sections 3 and 4 (kdlib.quiz hashes them in the visible tests).
 QUIZ = {

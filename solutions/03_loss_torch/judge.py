@@ -18,6 +18,7 @@ from kdlib.grading.loss_checks import LossChecks, isclose, labels, logits
 judge = Judge(
     "03_loss_torch",
     answer_key=["kdlib.reference", "kdlib.torch", "kdlib.tf", "kdlib.experiment", "kdlib.deploy"],
+    demos=["demo-log-softmax", "demo-kl-div", "compare_kdlib"],
 )
 
 CHECKS = LossChecks("torch")

@@ -20,6 +20,7 @@ from kdlib.grading.loss_checks import LossChecks, isclose, labels, logits
 judge = Judge(
     "04_loss_tf",
     answer_key=["kdlib.reference", "kdlib.torch", "kdlib.tf", "kdlib.experiment", "kdlib.deploy"],
+    demos=["demo-keras-kl", "compare_kdlib"],
 )
 
 CHECKS = LossChecks("tf")

@@ -23,7 +23,11 @@ from kdlib.grading.judge import Judge, as_float, expect
 from kdlib.torch import build_model
 from kdlib.torch.losses import kd_loss
 
-judge = Judge("05_loops_torch", answer_key=["kdlib.torch.train", "kdlib.experiment"])
+judge = Judge(
+    "05_loops_torch",
+    answer_key=["kdlib.torch.train", "kdlib.experiment"],
+    demos=["train-teacher", "train-students", "run-scratch", "run-kd-09", "run-kd-05", "results", "plots", "d2deb702"],
+)
 
 ADAM = ("adam", {"lr": 1e-2})
 MISSING = "Missing: "

@@ -19,7 +19,11 @@ import numpy as np
 
 from kdlib.grading.judge import Failed, Judge, as_float, close, expect
 
-judge = Judge("06_keras_distiller", answer_key=["kdlib.tf.distiller", "kdlib.tf.train", "kdlib.experiment"])
+judge = Judge(
+    "06_keras_distiller",
+    answer_key=["kdlib.tf.distiller", "kdlib.tf.train", "kdlib.experiment"],
+    demos=["builtin-demo", "train-teacher", "train-students", "results", "curves"],
+)
 
 #: The answers of the two questions (kdlib.quiz hashes them in the visible tests for instant
 #: feedback; tests/library/test_quiz.py checks the hashes against this key).

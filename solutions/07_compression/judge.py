@@ -15,7 +15,7 @@ import io
 
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("07_compression", answer_key=[])
+judge = Judge("07_compression", answer_key=[], demos=["experiment", "table", "plot"])
 
 KEYS = ("accuracy", "nonzero_params", "size_bytes", "ms_batch1", "ms_per_sample")
 

@@ -14,7 +14,9 @@ import numpy as np
 from kdlib import metrics
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("08_evaluate", answer_key=[])
+judge = Judge(
+    "08_evaluate", answer_key=[], demos=["data", "train", "eval-table", "reliability", "cm-plot", "sweep", "heatmap"]
+)
 
 KEYS = {"accuracy", "agreement", "ece"}
 

@@ -18,7 +18,11 @@ import numpy as np
 
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("09_beyond_logits", answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"])
+judge = Judge(
+    "09_beyond_logits",
+    answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"],
+    demos=["teacher", "loops", "dkd", "plot-methods", "dark-setup", "dark", "gap"],
+)
 
 SUM = "the squared errors are summed: take the mean over the batch and the features (F.mse_loss's default)"
 BATCH_ONLY = "the squared errors are averaged over the batch only: take the mean over the features too"

@@ -27,6 +27,7 @@ from kdlib.grading.judge import Failed, Judge, as_float, close, expect, expect_c
 judge = Judge(
     "11_mock_interview",
     answer_key=["kdlib.reference", "kdlib.torch.losses", "kdlib.tf.losses", "kdlib.drill", "questions.yaml"],
+    demos=["framework"],
 )
 
 

@@ -17,7 +17,11 @@ import numpy as np
 from kdlib import reference as ref
 from kdlib.grading.judge import Judge, as_float, expect
 
-judge = Judge("12_llm_distill", answer_key=["kdlib.reference", "kdlib.torch.lm", "kdlib.tf.lm"])
+judge = Judge(
+    "12_llm_distill",
+    answer_key=["kdlib.reference", "kdlib.torch.lm", "kdlib.tf.lm"],
+    demos=["grammar", "bimodal", "teacher", "compare", "plot-compare", "temperature", "topk"],
+)
 
 SWAPPED = "this is the {other} KL: the arguments of the KL are swapped ({name} must be {formula})"
 FORMULA = {"forward": "KL(teacher ‖ student)", "reverse": "KL(student ‖ teacher)"}

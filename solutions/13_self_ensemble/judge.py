@@ -15,7 +15,11 @@ import numpy as np
 
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("13_self_ensemble", answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"])
+judge = Judge(
+    "13_self_ensemble",
+    answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"],
+    demos=["data", "ensemble", "ban", "smooth"],
+)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:

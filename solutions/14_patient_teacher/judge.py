@@ -17,7 +17,7 @@ import numpy as np
 from kdlib import reference as ref
 from kdlib.grading.judge import Judge, expect
 
-judge = Judge("14_patient_teacher", answer_key=[])
+judge = Judge("14_patient_teacher", answer_key=[], demos=["data", "own-loop", "library"])
 
 INCONSISTENT = (
     "the teacher saw the clean batch while the student sees the augmented one: an inconsistent "

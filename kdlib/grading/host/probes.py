@@ -25,7 +25,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from kdlib.grading import answer_key, codec
+from kdlib.grading import answer_key, codec, demos
 from kdlib.grading import judge as judging
 from kdlib.grading.kernel.probe import MIME, REQUESTS, SCENARIOS
 
@@ -43,6 +43,20 @@ def shim(test_id: str, folder: str) -> str:
 
 def skipped_note(keys: list[str]) -> str:
     return f"# not run while graded: this cell imports {', '.join(keys)} (the answer key)\n"
+
+
+def demo_note() -> str:
+    return "# not run while graded: a demonstration, unchanged, that nothing graded needs\n"
+
+
+def _asked_names(pending: dict) -> set[str]:
+    """Notebook names the planned requests read (calls and values; scenarios: see probe.py)."""
+    names = set()
+    for p in pending.values():
+        for r in p.requests:
+            if r.body.get("op") in ("call", "value") and isinstance(r.body.get("name"), str):
+                names.add(r.body["name"])
+    return names
 
 
 def _is_test(cell) -> bool:
@@ -81,7 +95,7 @@ class PlanProbes(NbGraderPreprocessor):
         folder = Path(self.probe_dir or tempfile.mkdtemp(prefix="kd-probe-"))
         folder.mkdir(parents=True, exist_ok=True)
         seen = folder if not self.kernel_probe_dir else Path(self.kernel_probe_dir)
-        state = {"judge": judge, "pending": {}, "sources": {}}
+        state = {"judge": judge, "pending": {}, "sources": {}, "judge_dir": str(path.parent)}
         requests: dict[str, list] = {}
         for index, cell in enumerate(nb.cells):
             if _is_test(cell):
@@ -96,12 +110,45 @@ class PlanProbes(NbGraderPreprocessor):
                 if keys:
                     state["sources"][index] = cell.source
                     cell.source = skipped_note(keys)
+        self._leave_out_demos(nb, judge, path, state)
         (folder / REQUESTS).write_text(json.dumps(requests), encoding="utf-8")
         scenarios = path.with_name(SCENARIOS)
         if scenarios.is_file():
             shutil.copyfile(scenarios, folder / SCENARIOS)
         resources[_STATE] = state
         return nb, resources
+
+    def _leave_out_demos(self, nb, judge: judging.Judge, path: Path, state: dict) -> None:
+        """Replace the demonstration cells :func:`demos.skippable` allows by a note."""
+        if not judge.demos:
+            return
+        source_nb = path.with_name(f"{judge.notebook}.ipynb")
+        if not source_nb.is_file():
+            return
+        import nbformat
+
+        released = {c.get("id"): c.source for c in nbformat.read(source_nb, as_version=4).cells}
+        used = _asked_names(state["pending"]) | demos.test_names(None, path.with_name(SCENARIOS))
+        # test cells already hold their probe shims: what a graded run executes is analysed
+        for index in demos.skippable(nb.cells, released, judge.demos, used):
+            cell = nb.cells[index]
+            if index in state["sources"] or utils.is_grade(cell) or utils.is_solution(cell):
+                continue
+            state["sources"][index] = cell.source
+            cell.source = demo_note()
+
+
+def _translator(nb, judge: judging.Judge, state: dict):
+    """Verdicts in the submission's language (``metadata.kd_course.lang``; English if unknown)."""
+    from kdlib.i18n import build, messages
+
+    lang = build.language_of(nb)
+    if lang == "en":
+        return lambda text: text
+    try:
+        return messages.translator(lang, judge.notebook, judge_dir=Path(state["judge_dir"]), grading=True)
+    except Exception:  # a broken catalogue must not cost a grade: English it is
+        return lambda text: text
 
 
 class JudgeCells(NbGraderPreprocessor):
@@ -114,6 +161,7 @@ class JudgeCells(NbGraderPreprocessor):
         if state is None:
             return nb, resources
         judge: judging.Judge = state["judge"]
+        say = _translator(nb, judge, state)
         for index, source in state["sources"].items():
             cell = nb.cells[index]
             cell.source = source
@@ -123,7 +171,7 @@ class JudgeCells(NbGraderPreprocessor):
             gid = cell.metadata.nbgrader["grade_id"]
             results, stopped = self._results(cell, gid)
             verdict = judge.decide(state["pending"][gid], results, stopped)
-            cell.outputs = [self._output(verdict)]
+            cell.outputs = [self._output(verdict, say)]
         return nb, resources
 
     def _results(self, cell, gid: str) -> tuple[list | None, str]:
@@ -151,12 +199,11 @@ class JudgeCells(NbGraderPreprocessor):
         return payload["results"], stopped
 
     @staticmethod
-    def _output(verdict: judging.Verdict):
+    def _output(verdict: judging.Verdict, say=lambda text: text):
         if verdict.passed:
-            return new_output("stream", name="stdout", text="passed (checked by the grader)\n")
-        return new_output(
-            "error", ename="AssertionError", evalue=verdict.message, traceback=[f"AssertionError: {verdict.message}"]
-        )
+            return new_output("stream", name="stdout", text=say("passed (checked by the grader)") + "\n")
+        message = say(verdict.message)
+        return new_output("error", ename="AssertionError", evalue=message, traceback=[f"AssertionError: {message}"])
 
 
 def autograde_preprocessors(execute=None, *, after_judge: tuple = ()) -> list:
