@@ -60,17 +60,28 @@ lint: setup  ## ruff: lint and formatting (CI runs it before the tests)
 	$(BIN)/ruff check kdlib tests benchmarks solutions nbgrader_config.py
 	$(BIN)/ruff format --check kdlib tests benchmarks solutions nbgrader_config.py
 
-start: setup  ## copy the student notebooks into work/ (yours; never overwritten)
-	$(BIN)/kd start
+#: the learner's language: en or zh (default: from LANG, e.g. LANG=zh_CN.UTF-8 → zh)
+LAB_LANG ?= $(if $(filter zh%,$(LANG)),zh,en)
+LAB_SETTINGS := $(abspath .cache/lab-settings)
+LAB_LOCALE_FILE := $(LAB_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
 
-lab: start  ## JupyterLab for learners, on work/ (nbgrader's instructor tools hidden)
-	JUPYTER_CONFIG_DIR=$(abspath jupyter-config/learner) $(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=work
+start: setup  ## copy the student notebooks into work/ (yours; never overwritten); LAB_LANG=zh: the Chinese edition
+	$(BIN)/kd start --lang $(LAB_LANG)
+
+lab: start  ## JupyterLab for learners, on work/ (nbgrader's instructor tools hidden); LAB_LANG=zh: Chinese menus and notebooks
+	@mkdir -p $(dir $(LAB_LOCALE_FILE))
+	@# the UI language follows LAB_LANG when it is given; otherwise a choice made in Settings → Language stays
+	@if [ "$(origin LAB_LANG)" != "file" ] || [ ! -f $(LAB_LOCALE_FILE) ]; then \
+	  printf '{"locale": "%s"}\n' "$(if $(filter zh,$(LAB_LANG)),zh_CN,en)" > $(LAB_LOCALE_FILE); fi
+	JUPYTER_CONFIG_DIR=$(abspath jupyter-config/learner) JUPYTERLAB_SETTINGS_DIR=$(LAB_SETTINGS) \
+	  $(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=work
 
 lab-instructor: setup  ## JupyterLab on the whole course with nbgrader's Formgrader and Create Assignment
 	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=.
 
-release: setup  ## regenerate the student notebooks/ from solutions/ (RELEASE_ARGS=--force to overwrite work, with a backup)
+release: setup  ## regenerate notebooks/ from solutions/, then the Chinese zh/ from both + i18n/zh_CN/*.po (RELEASE_ARGS=--force to overwrite work, with a backup)
 	$(BIN)/python -m kdlib.grading release $(RELEASE_ARGS) $(ASSIGNMENTS)
+	$(BIN)/python -m kdlib.i18n build $(RELEASE_ARGS) $(ASSIGNMENTS)
 
 grade: setup  ## autograde collected submissions: make grade ASSIGNMENT=03_loss_torch
 	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=03_loss_torch (one of: $$(ls solutions | paste -sd' ' -))" >&2; exit 2; }

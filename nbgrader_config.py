@@ -22,9 +22,17 @@ c.CourseDirectory.course_id = "kd-course"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
-# The judge (hidden checks) and the probe scenarios stay with the instructor: never released,
-# never copied into a student's folder.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "judge.py", "probe.py"]
+# The judge (hidden checks), its message translations and the probe scenarios stay with the
+# instructor: never released, never copied into a student's folder.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "judge.py",
+    "judge.*.po",
+    "probe.py",
+]
 
 # The exchange (nbgrader release_assignment / fetch / submit / collect) defaults to a system
 # path that is not writable; keep it inside the course. It must exist before nbgrader uses it.

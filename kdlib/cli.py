@@ -6,6 +6,8 @@ kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.g
 kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
 kd start [ASSIGNMENT ...]    copy the student notebooks into work/ (your workspace; never overwritten)
 kd drill [...]               interview drill from the question bank (see kdlib.drill)
+
+Every command speaks English or Chinese: --lang en|zh, or the LANG convention (LANG=zh_CN.UTF-8).
 """
 
 from __future__ import annotations
@@ -170,6 +172,15 @@ def cmd_data(_: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from kdlib.i18n.console import activate, split_lang
+
+    # kd drill and kd start take --lang themselves; the other commands take it here
+    try:
+        lang, argv = split_lang(argv, keep=argv[:1] in (["drill"], ["start"]))
+    except ValueError as err:
+        print(f"kd: {err}", file=sys.stderr)
+        return 2
+    activate(lang)
     if argv[:1] == ["grade"]:
         from kdlib.grading.cli import grade_cli
 

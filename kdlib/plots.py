@@ -6,6 +6,43 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+#: the CJK font: Noto Sans CJK SC (SIL Open Font License), shipped by the mplfonts package
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+CJK_FONT_NAME = "Noto Sans CJK SC"
+
+
+def cjk_font_path():
+    """Path of the bundled CJK font file (None if the mplfonts package is not installed)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / CJK_FONT_FILE
+    return path if path.is_file() else None
+
+
+def use_cjk_font() -> bool:
+    """Let matplotlib draw Chinese: the CJK font becomes the fallback after the default sans-serif.
+
+    Matplotlib (>= 3.6) falls back glyph by glyph along ``font.family``, so Latin text keeps
+    DejaVu Sans and Chinese characters come from Noto Sans CJK SC. Returns False (and changes
+    nothing) when the font is missing.
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    path = cjk_font_path()
+    if path is None:
+        return False
+    if CJK_FONT_NAME not in {f.name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(path))
+    # a list of families (not the generic "sans-serif") is what turns on per-glyph fallback
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", CJK_FONT_NAME]
+    matplotlib.rcParams["axes.unicode_minus"] = False  # U+2212 is not in every CJK font
+    return True
+
 
 def _plt():
     # pyplot picks a headless backend by itself when there is no display.

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numeric questions; open questions are self-graded after the model answer is shown. "
         "Ctrl-D or Ctrl-C stops with the score so far.",
     )
-    p.add_argument("--lang", choices=LANGS, default="en", help="language (default en)")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language (default: from LANG, else en)")
     p.add_argument("--count", "-n", type=positive_int, default=5, help="number of questions (default 5)")
     p.add_argument(
         "--topic",
@@ -140,11 +140,19 @@ def _stats(bank: Bank, history: dict[str, Any], lang: str, as_json: bool) -> int
     if as_json:
         _print_json({"topics": rows, "sessions": len(history["sessions"])})
         return 0
-    print(f"{'topic':<12} {'asked':>5} {'score':>7}  weakness (higher = asked more often)")
+    if lang == "zh":  # the topic's Chinese name beside its id (the id is what --topic takes)
+        print(f"{'主题':<10} {'已答':>5} {'得分':>6}  {'弱项度':>6}  说明（弱项度越高，抽到越多）")
+    else:
+        print(f"{'topic':<12} {'asked':>5} {'score':>7}  weakness (higher = asked more often)")
     for r in rows:
         pct = f"{100 * r['score'] / r['asked']:.0f}%" if r["asked"] else "-"
-        print(f"{r['topic']:<12} {r['asked']:>5} {pct:>7}  {r['weakness']:.2f}")
-    print(f"{len(history['sessions'])} session(s) recorded")
+        name = bank.topics.get(r["topic"], {}).get(lang, "") if lang == "zh" else ""
+        print(f"{r['topic']:<12} {r['asked']:>5} {pct:>7}  {r['weakness']:.2f}" + (f"  {name}" if name else ""))
+    print(
+        f"共记录 {len(history['sessions'])} 次练习"
+        if lang == "zh"
+        else f"{len(history['sessions'])} session(s) recorded"
+    )
     return 0
 
 
@@ -163,6 +171,10 @@ def cli(argv: list[str]) -> int:
     _ensure_utf8()
     parser = build_parser()
     a = parser.parse_args(argv)
+    if a.lang is None:
+        from kdlib.i18n.lang import from_env
+
+        a.lang = from_env()
     if a.reveal and not a.json:
         parser.error("--reveal only works with --json")
     try:

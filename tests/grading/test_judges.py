@@ -76,8 +76,11 @@ def test_answer_key_only_in_locked_cells(name, tmp_path):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_judge_and_probe_are_not_released(name):
-    released = {p.name for p in (ROOT / "notebooks" / name).iterdir()}
+    released = {p.name for p in (ROOT / "notebooks" / name).iterdir()} | {
+        p.name for p in (ROOT / "zh" / "notebooks" / name).iterdir()
+    }
     assert not released & {judging.JUDGE_FILE, judging.PROBE_FILE}, released
+    assert not [n for n in released if n.startswith("judge.")], f"judge messages released: {released}"
 
 
 def test_probe_code_holds_no_reference_imports():
