@@ -36,7 +36,11 @@ CATALOGUES = {
 
 
 def test_templates_keep_the_values_apart():
-    src = 'def f(x):\n    """doc"""\n    assert x, f"got {x:.3f}, expected {2 * x}: the KL is reversed"\n    y = "short"\n'
+    src = (
+        'def f(x):\n    """doc"""\n'
+        '    assert x, f"got {x:.3f}, expected {2 * x}: the KL is reversed"\n'
+        '    y = "short"\n    z = "teacher_logits"\n'
+    )
     assert m.templates(src) == ["got {0}, expected {1}: the KL is reversed"]
 
 
