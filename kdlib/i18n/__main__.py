@@ -77,6 +77,7 @@ def _messages(names: list[str], lang: str, only: str | None = None) -> int:
     jobs = [
         (m.PACKAGE / lang / "kdlib.po", m.sources(ROOT, None), "kdlib"),
         (m.PACKAGE / lang / "grading.po", m.grading_sources(ROOT), "the grader"),
+        (m.PACKAGE / lang / "cli.po", m.cli_sources(ROOT), "the kd command"),
     ]
     for name in names:
         jobs.append((m.PACKAGE / lang / f"{name}.po", m.sources(ROOT, name), f"{name} (code cells)"))

@@ -211,6 +211,7 @@ LEARNER_MODULES = (
     "_validate.py",
     "argtypes.py",
     "augment.py",
+    "born_again.py",
     "data.py",
     "experiment.py",
     "grammar.py",

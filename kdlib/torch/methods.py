@@ -168,36 +168,9 @@ def born_again(
     seed: int = 0,
     progress: bool | None = None,
 ) -> list[nn.Module]:
-    """Born-again networks: ``[gen 0, gen 1, ..., gen G]``, every one built by ``build(seed)``.
-
-    Generation 0 is trained on the labels (``fit``); generation g ≥ 1 is a fresh network of the
-    same architecture (``build(seed + g)``) distilled from generation g − 1 (``distill``, the
-    kit's kd_loss with ``temperature`` and ``alpha``) on the same x (N, F), y (N,). Every
-    generation trains ``epochs`` epochs: the fair control is one network trained
-    ``(generations + 1) · epochs`` epochs from the labels.
-    """
+    """Born-again networks ``[gen 0, ..., gen G]`` with this side's ``fit``/``distill`` (:mod:`kdlib.born_again`)."""
+    from kdlib.born_again import born_again as generations_loop
     from kdlib.torch.train import distill, fit  # lazy: methods must import where train is hidden
 
-    if not isinstance(generations, int) or isinstance(generations, bool) or generations < 0:
-        raise ValueError(f"generations must be an integer >= 0, got {generations!r}")
-    if not callable(build):
-        raise ValueError(f"build must be a callable seed -> model, got {build!r}")
-    common = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "progress": progress}
-    model = build(seed)
-    fit(model, x, y, seed=seed, desc="born-again gen 0", **common)
-    out = [model]
-    for g in range(1, generations + 1):
-        model = build(seed + g)
-        distill(
-            model,
-            out[-1],
-            x,
-            y,
-            temperature=temperature,
-            alpha=alpha,
-            seed=seed + g,
-            desc=f"born-again gen {g}",
-            **common,
-        )
-        out.append(model)
-    return out
+    kw = {"temperature": temperature, "alpha": alpha, "epochs": epochs, "lr": lr, "batch_size": batch_size}
+    return generations_loop(build, x, y, generations, fit=fit, distill=distill, seed=seed, progress=progress, **kw)

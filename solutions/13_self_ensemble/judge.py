@@ -17,7 +17,7 @@ from kdlib.grading.judge import Judge, expect
 
 judge = Judge(
     "13_self_ensemble",
-    answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.reference"],
+    answer_key=["kdlib.torch.methods", "kdlib.tf.methods", "kdlib.born_again", "kdlib.reference"],
     demos=["data", "ensemble", "ban", "smooth"],
 )
 

@@ -79,3 +79,27 @@ def test_course_table_lists_every_notebook_with_its_points():
         assert rows[name].strip() == want, (
             f"README course table, {name}: says {rows[name].strip()!r}, the notebook has {want!r}"
         )
+
+
+def _fenced_code(text: str) -> list[list[str]]:
+    """Code lines of every fenced block, ``#`` comments dropped (they are translated)."""
+    blocks = []
+    for body in re.findall(r"```[^\n]*\n(.*?)```", text, re.S):
+        lines = [re.sub(r"\s+#.*$", "", ln).rstrip() for ln in body.splitlines()]
+        blocks.append([ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")])
+    return blocks
+
+
+def test_the_chinese_readme_follows_the_english_one():
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "README.zh-CN.md" in english.split("\n## ")[0], "README.md must link the Chinese README at its top"
+    assert "(README.md)" in chinese.split("\n## ")[0]
+    assert len(re.findall(r"[\u4e00-\u9fff]", chinese)) > 5000
+    missing = [block for block in _fenced_code(english) if block not in _fenced_code(chinese)]
+    assert not missing, f"code blocks of README.md not (or not identically) in README.zh-CN.md: {missing[:2]}"
+    figure = re.compile(r"\d[\d,.]*\s?%|\d[\d,.]*\s?×|±\s?\d+(?:[.,]\d+)*")
+    english_figures = sorted(figure.findall(english))
+    chinese_figures = sorted(figure.findall(chinese))
+    lost = [f for f in set(english_figures) if english_figures.count(f) > chinese_figures.count(f)]
+    assert not lost, f"figures of README.md missing from README.zh-CN.md (update the translation): {sorted(lost)[:10]}"

@@ -65,7 +65,11 @@ def test_the_chinese_submission_keeps_its_chinese(mixed):
     prose = [c for c in nb.cells if c.cell_type == "markdown" and c.source.strip()]
     assert prose and all(CJK.search(c.source) for c in prose), "autograding put English text back"
     (page,) = report.results["zh_reference"].feedback
-    assert len(CJK.findall(page.read_text(encoding="utf-8"))) > 500, "the feedback page lost the Chinese text"
+    text = page.read_text(encoding="utf-8")
+    assert len(CJK.findall(text)) > 500, "the feedback page lost the Chinese text"
+    assert "得分：" in text and "Score:" not in text and "Test cell" not in text, "nbgrader's labels stayed English"
+    (english,) = report.results["en_reference"].feedback
+    assert "Score:" in english.read_text(encoding="utf-8")
 
 
 def test_one_gradebook_column_per_cell_for_both_languages(mixed):

@@ -112,8 +112,46 @@ def _is_mathjax(script) -> bool:
     return "mathjax" in (script.get("src") or "").lower() or script.get("type") == "text/x-mathjax-config"
 
 
-def offline_page(page: str) -> str:
-    """A feedback page with its markdown cells cleaned, TeX as MathML and no MathJax loader."""
+#: nbgrader's feedback template (feedback/index.html.j2) in Chinese: its labels around the cells
+CHROME_ZH = [
+    (re.compile(r"\(Score: ([\d.]+) / ([\d.]+)\)"), r"（得分：\1 / \2）"),
+    (re.compile(r"Score: ([\d.]+) / ([\d.]+)"), r"得分：\1 / \2"),
+    (re.compile(r"^Comments:$"), "评语："),
+    (re.compile(r"^Comment$"), "评语"),
+    (re.compile(r"^Test cell$"), "测试单元格"),
+    (re.compile(r"^Coding free-response$"), "编程作答"),
+    (re.compile(r"^Written response$"), "书面作答"),
+    (re.compile(r"^Task$"), "任务"),
+    (re.compile(r"^\(Top\)$"), "（回到顶部）"),
+    (re.compile(r"^Student's answer$"), "学生的答案"),
+    (re.compile(r"^Student's task$"), "学生的任务"),
+    (re.compile(r"^Grade cell:\s*$"), "评分单元格："),
+    (re.compile(r"^Task:\s*$"), "任务："),
+]
+
+
+def _translate_chrome(soup: BeautifulSoup) -> None:
+    """nbgrader's labels in Chinese; the cells' own content (markdown, code, outputs) is left alone."""
+    if soup.html is not None:
+        soup.html["lang"] = "zh-CN"
+    for text in list(soup.find_all(string=True)):
+        if text.find_parent(["pre", "code", "script", "style"]) or text.find_parent(
+            "div", class_=["text_cell_render", "output_wrapper", "output_area", "input_area"]
+        ):
+            continue
+        value = str(text)
+        new = value.strip()
+        for pattern, repl in CHROME_ZH:
+            new = pattern.sub(repl, new)
+        if new != value.strip():
+            text.replace_with(NavigableString(value.replace(value.strip(), new)))
+
+
+def offline_page(page: str, lang: str = "en") -> str:
+    """A feedback page with its markdown cells cleaned, TeX as MathML and no MathJax loader.
+
+    ``lang`` ``zh_CN``: nbgrader's labels around the cells (score, "Test cell", "(Top)") in Chinese.
+    """
     soup = BeautifulSoup(page, "html.parser")
     for script in soup.find_all("script"):
         if _is_mathjax(script):
@@ -124,14 +162,16 @@ def offline_page(page: str) -> str:
         budget = _mathify(inner, budget)
         div.clear()
         div.append(inner)
+    if lang.startswith("zh"):
+        _translate_chrome(soup)
     return str(soup)
 
 
-def offline_pages(folder: Path) -> int:
+def offline_pages(folder: Path, lang: str = "en") -> int:
     """Rewrite every ``*.html`` page under ``folder`` with :func:`offline_page`; how many."""
     pages = sorted(Path(folder).rglob("*.html"))
     for page in pages:
-        page.write_text(offline_page(page.read_text(encoding="utf-8")), encoding="utf-8")
+        page.write_text(offline_page(page.read_text(encoding="utf-8"), lang), encoding="utf-8")
     return len(pages)
 
 
@@ -166,6 +206,8 @@ def generate(course_dir: Path, assignment: str, students: list[str] | None = Non
         converter.start()
         feedback_root = Path(converter.coursedir.format_path(converter.coursedir.feedback_directory, ".", "."))
         for folder in sorted(feedback_root.glob(f"{student}/{assignment}")):
-            offline_pages(folder)
+            from kdlib.grading.host.worker import _language
+
+            offline_pages(folder, _language(course_dir / "autograded" / folder.parent.name / assignment))
             written += sorted(folder.rglob("*.html"))
     return written
