@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from kdlib import _validate as v
 from kdlib import reference as ref
-from kdlib.grammar import BOS, EOS, PAD
+from kdlib.grammar import PAD
 from kdlib.loops import epoch_bar
 
 __all__ = [
@@ -290,18 +290,8 @@ def sample_lm(
     Each step draws from softmax(logits / T) (NumPy generator ``seed``; ``greedy``: the argmax);
     PAD is never drawn; EOS is forced after ``max_len`` words.
     """
-    t = v.check_temperature(temperature)
-    rng = np.random.default_rng(seed)
-    out = np.full((n, max_len + 2), PAD, dtype=np.int64)
-    out[:, 0] = BOS
-    alive = np.ones(n, dtype=bool)
-    for pos in range(1, max_len + 2):
-        if pos == max_len + 1:
-            out[alive, pos] = EOS
-            break
-        z = _logits(model, out[:, :pos])[:, -1].astype(np.float64)
-        out[alive, pos] = ref.next_tokens(z[alive], t, greedy, rng)
-        alive &= out[:, pos] != EOS
-        if not alive.any():
-            break
-    return out
+    from kdlib.grammar import sample_tokens
+
+    return sample_tokens(
+        lambda prefix: _logits(model, prefix)[:, -1].astype(np.float64), n, max_len, seed, temperature, greedy
+    )
