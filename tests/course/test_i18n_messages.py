@@ -154,3 +154,36 @@ def test_kd_drill_stats_and_topics_in_chinese(tmp_path):
 def test_a_bad_language_names_the_argument():
     r = _kd("--lang", "fr", "data")
     assert r.returncode == 2 and "--lang: expected en or zh" in r.stderr
+
+
+def _message_prose(text: str) -> str:
+    """A message without its code: calls and formulas f(...), quoted names, ``x ** 2``, an identifier
+    that is the subject of "must ..." (a function or argument name)."""
+    from tests.course.test_i18n import _prose
+
+    text = _prose(text)
+    for _ in range(3):
+        text = re.sub(r"\b\w+\([^()]*\)", " ", text)
+    text = re.sub(r"'[^']*'", " ", text)
+    text = re.sub(r"\b\w+\s*\*\*\s*\d", " ", text)
+    return re.sub(r"\b\w+(?= must (?:return|be|hold|take))", " ", text)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUES))
+def test_messages_follow_the_glossary(name):
+    import polib
+
+    from tests.course.test_i18n import GLOSSARY, _term
+
+    path, _ = CATALOGUES[name]
+    wrong = []
+    for e in polib.pofile(str(path)):
+        if e.obsolete or not e.msgstr or e.msgstr == e.msgid:
+            continue
+        english = _message_prose(e.msgid)
+        for term in GLOSSARY:
+            if _term(term["en"]).search(english) and not any(
+                a.lower() in e.msgstr.lower() for a in [term["zh"], *term.get("also", [])]
+            ):
+                wrong.append(f"'{term['en']}' should be {term['zh']} in: {e.msgid[:80]!r} -> {e.msgstr[:80]!r}")
+    assert not wrong, f"{path.relative_to(ROOT)} does not follow i18n/glossary.yaml:\n" + "\n".join(wrong)
