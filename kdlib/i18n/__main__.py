@@ -3,6 +3,7 @@
 update: bring i18n/<lang>/NN_slug.po in line with solutions/ (changed English -> fuzzy = stale);
 check:  list untranslated and stale cells (exit 1 if any);
 messages: update the message catalogues (kdlib/i18n/messages/<lang>/*.po, solutions/*/judge.<lang>.po);
+stats:  the size of the translation (the figures README.md quotes);
 build:  write <lang-dir>/solutions/NN_slug/NN_slug.ipynb and <lang-dir>/notebooks/NN_slug/NN_slug.ipynb
         from the English solutions/ and notebooks/ (run `make release` first for the latter).
 """
@@ -18,7 +19,7 @@ from kdlib.i18n.catalogue import ROOT, catalogue_path, load, problems, update
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kdlib.i18n", description=__doc__)
-    p.add_argument("action", choices=("update", "check", "build", "messages"))
+    p.add_argument("action", choices=("update", "check", "build", "messages", "stats"))
     p.add_argument("assignments", nargs="*", help="NN_slug names (default: every assignment in solutions/)")
     p.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0])
     p.add_argument(
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     if args.action == "messages":
         return _messages(names, args.lang)
+    if args.action == "stats":
+        return _stats(args.lang)
     for name in names:
         nb_path = ROOT / "solutions" / name / f"{name}.ipynb"
         if not nb_path.is_file():
@@ -85,6 +88,30 @@ def _messages(names: list[str], lang: str, only: str | None = None) -> int:
     for path, found, title in jobs:
         counts = m.update(path, found, lang, title)
         print(f"{path.relative_to(ROOT)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _stats(lang: str) -> int:
+    """The size of the translation: prose cells and characters, message templates."""
+    import re
+
+    import polib
+
+    from kdlib.i18n import messages as m
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    prose = [e for p in sorted((ROOT / "i18n" / lang).glob("*.po")) for e in polib.pofile(str(p)) if not e.obsolete]
+    files = sorted((m.PACKAGE / lang).glob("*.po")) + sorted((ROOT / "solutions").glob(f"*/judge.{lang}.po"))
+    msgs = [e for p in files for e in polib.pofile(str(p)) if not e.obsolete]
+    print(
+        f"prose: {len(prose)} markdown cells, {sum(len(e.msgid) for e in prose):,} English characters -> "
+        f"{sum(len(e.msgstr) for e in prose):,} characters ({sum(len(cjk.findall(e.msgstr)) for e in prose):,} CJK)"
+    )
+    print(
+        f"messages: {len(msgs):,} templates in {len(files)} catalogues, "
+        f"{sum(e.msgstr == e.msgid for e in msgs)} kept in English, "
+        f"{sum(not e.msgstr for e in msgs)} untranslated"
+    )
     return 0
 
 
