@@ -39,7 +39,14 @@ def split_lang(argv: list[str], keep: bool) -> tuple[str, list[str]]:
             continue
         out.append(arg)
         i += 1
-    return (normalize(lang, arg="--lang") if lang is not None else from_env()), out
+    if lang is None:
+        return from_env(), out
+    try:
+        return normalize(lang, arg="--lang"), out
+    except ValueError:
+        if keep:  # the command checks its own --lang and names the choices in its own words
+            return from_env(), out
+        raise
 
 
 def activate(lang: str) -> None:

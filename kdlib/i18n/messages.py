@@ -60,8 +60,13 @@ def _template(node: ast.AST) -> str | None:
 
 def _is_message(template: str) -> bool:
     literal = _PLACEHOLDER.sub("", template)
+    if literal.lstrip().startswith(("http", "/", "%")):
+        return False
     words = re.findall(r"(?<![\w.])[A-Za-z]{2,}(?![\w.(])", literal)  # words, not identifiers or calls
-    return len(words) >= 2 and " " in literal.strip() and not literal.lstrip().startswith(("http", "/", "%"))
+    if len(words) >= 2 and " " in literal.strip():
+        return True
+    # "{0}: correct": one real word around a value
+    return bool(_PLACEHOLDER.search(template)) and any(len(w) >= 4 for w in words)
 
 
 def templates(source: str) -> list[str]:
@@ -87,10 +92,16 @@ def _literal_letters(template: str) -> int:
 
 
 def _regex(template: str, anchored: bool) -> re.Pattern:
+    """The template as a regex: each placeholder a named group (lazy inside; in a search, a value at
+    either edge is one token, e.g. a number, so that it cannot swallow the surrounding text)."""
     pieces, last = [], 0
-    for m in _PLACEHOLDER.finditer(template):
+    marks = list(_PLACEHOLDER.finditer(template))
+    for i, m in enumerate(marks):
         pieces.append(re.escape(template[last : m.start()].replace("{{", "{").replace("}}", "}")))
-        pieces.append(f"(?P<g{m.group(1)}>.*?)" if f"(?P<g{m.group(1)}>" not in "".join(pieces) else ".*?")
+        edge = not anchored and ((i == 0 and m.start() == 0) or (i == len(marks) - 1 and m.end() == len(template)))
+        value = r"\S+" if edge else ".*?"
+        name = f"g{m.group(1)}"
+        pieces.append(f"(?P<{name}>{value})" if f"(?P<{name}>" not in "".join(pieces) else value)
         last = m.end()
     pieces.append(re.escape(template[last:].replace("{{", "{").replace("}}", "}")))
     body = "".join(pieces)
@@ -111,8 +122,7 @@ class Translator:
                     "}}", "}"
                 )
                 continue
-            edges_literal = not template.startswith("{") and not template.endswith("}")
-            searchable = edges_literal and _literal_letters(template) >= _MIN_SEARCH_LETTERS
+            searchable = _literal_letters(template) >= _MIN_SEARCH_LETTERS
             self.patterns.append((_regex(template, True), _regex(template, False) if searchable else None, translation))
         self.patterns.sort(key=lambda p: -len(p[0].pattern))
         self._search = sorted(
