@@ -51,6 +51,8 @@ _LONG_FIRST = (
     "tests/grading/test_hostile.py",
     _ROUND_TRIP,
     "tests/grading/test_check.py",
+    "tests/grading/test_exchange.py",
+    "tests/grading/test_i18n_grading.py",
     "tests/course/test_notebooks.py::test_solution_runs_top_to_bottom",
 )
 
