@@ -149,6 +149,8 @@ def use_language(lang: str | None = None, assignment: str | None = None) -> str:
     shell.set_custom_exc((Exception,), show)
     if not isinstance(sys.stdout, _TranslatingStream):
         sys.stdout = _TranslatingStream(sys.stdout, say)
+    if not isinstance(sys.stderr, _TranslatingStream):  # progress bars in text mode (tqdm writes there)
+        sys.stderr = _TranslatingStream(sys.stderr, say)
     _translate_figures(say)
     return lang
 
