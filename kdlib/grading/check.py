@@ -50,7 +50,7 @@ class CheckResult:
     sandboxed: bool = True
 
     def format(self) -> str:
-        mode = "sandboxed" if self.sandboxed else "NOT sandboxed: the answer key was not hidden"
+        mode = "in the sandbox" if self.sandboxed else "NOT sandboxed: the answer key was not hidden"
         lines = [
             f"{self.assignment}: {self.score:g} / {self.max_score:g} points "
             f"(graded as `kd grade` grades it, {mode}) — {self.notebook}"
@@ -59,8 +59,10 @@ class CheckResult:
             lines.append(f"  problems: {self.problems}")
         width = max([10, *(len(c.grade_id) for c in self.cells)])
         for c in self.cells:
-            mark = "ok  " if c.score >= c.max_score else "FAIL"
-            line = f"  {mark} {c.grade_id:<{width}}  {c.score:g} / {c.max_score:g}"
+            if c.score >= c.max_score:  # two literal lines, so that each is a message template
+                line = f"  ok   {c.grade_id:<{width}}  {c.score:g} / {c.max_score:g}"
+            else:
+                line = f"  FAIL {c.grade_id:<{width}}  {c.score:g} / {c.max_score:g}"
             if c.message:
                 line += f"   {c.message}"
             lines.append(line)

@@ -60,7 +60,7 @@ def _template(node: ast.AST) -> str | None:
 
 def _is_message(template: str) -> bool:
     literal = _PLACEHOLDER.sub("", template)
-    if literal.lstrip().startswith(("http", "/", "%")):
+    if template.lstrip().startswith(("http", "/", "%")):  # a URL, a path, a %-format
         return False
     words = re.findall(r"(?<![\w.])[A-Za-z]{2,}(?![\w.(])", literal)  # words, not identifiers or calls
     if len(words) >= 2 and " " in literal.strip():
