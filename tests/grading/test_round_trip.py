@@ -149,3 +149,13 @@ def test_grades_csv_has_cells_timestamps_and_a_canvas_twin(graded):
     assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == graded.results["reference"].max_score
     by_login = {row[3]: float(row[5]) for row in canvas[2:]}
     assert by_login["reference"] == graded.results["reference"].score and by_login["untouched"] == 0
+
+
+@pytest.mark.parametrize(("assignment", "demo"), [("03_loss_torch", "demo-kl-div"), ("04_loss_tf", "demo-keras-kl")])
+def test_demonstrations_nothing_graded_needs_are_left_out_and_say_so(graded_runs, assignment, demo):
+    """Demonstrations nothing graded needs (here the F.kl_div and Keras KL demos; in a class also 14's
+    20-s comparison, which the catalogues drop anyway) are not run when graded; the feedback says so."""
+    g = graded_runs(assignment)
+    nb = _autograded(g, "reference")
+    assert "not run when graded" in outputs_text(nb, demo)
+    assert g.results["reference"].score == g.results["reference"].auto_max

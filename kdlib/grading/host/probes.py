@@ -135,6 +135,7 @@ class PlanProbes(NbGraderPreprocessor):
             if index in state["sources"] or utils.is_grade(cell) or utils.is_solution(cell):
                 continue
             state["sources"][index] = cell.source
+            state.setdefault("demos", []).append(index)
             cell.source = demo_note()
 
 
@@ -167,6 +168,9 @@ class JudgeCells(NbGraderPreprocessor):
             cell.source = source
             if not _is_test(cell):
                 cell.outputs = []
+                if index in state.get("demos", ()):
+                    note = say("not run when graded: a demonstration that nothing graded needs (run it yourself)")
+                    cell.outputs = [new_output("stream", name="stdout", text=note + "\n")]
                 continue
             gid = cell.metadata.nbgrader["grade_id"]
             results, stopped = self._results(cell, gid)
