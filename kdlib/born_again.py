@@ -21,19 +21,20 @@ def born_again(
     *,
     fit: Callable[..., Any],
     distill: Callable[..., Any],
-    temperature: float,
-    alpha: float,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seed: int,
-    progress: bool | None,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+    epochs: int = 60,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool | None = None,
 ) -> list:
     """``[gen 0, gen 1, ..., gen G]``: gen 0 ``fit`` on the labels, gen g ≥ 1 ``distill``-ed from gen g − 1.
 
-    Every generation is ``build(seed + g)`` (a fresh network of the same architecture) trained
-    ``epochs`` epochs on the same x (N, F), y (N,); the fair control is one network trained
-    ``(generations + 1) · epochs`` epochs from the labels.
+    ``temperature`` and ``alpha`` are the kd_loss's; ``epochs``, ``lr``, ``batch_size`` and
+    ``progress`` go to every ``fit``/``distill``. Every generation is ``build(seed + g)`` (a fresh
+    network of the same architecture) trained ``epochs`` epochs on the same x (N, F), y (N,); the
+    fair control is one network trained ``(generations + 1) · epochs`` epochs from the labels.
     """
     if not isinstance(generations, int) or isinstance(generations, bool) or generations < 0:
         raise ValueError(f"generations must be an integer >= 0, got {generations!r}")

@@ -143,23 +143,10 @@ class Ensemble(keras.Model):
         return ensemble_logits([m(x, training=training) for m in self.members], self.space)
 
 
-def born_again(
-    build: Callable[[int], keras.Model],
-    x,
-    y,
-    generations: int = 2,
-    *,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 60,
-    lr: float = 3e-3,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = None,
-) -> list[keras.Model]:
-    """Born-again networks ``[gen 0, ..., gen G]`` with this side's ``fit``/``distill`` (:mod:`kdlib.born_again`)."""
+def born_again(build: Callable[[int], keras.Model], x, y, generations: int = 2, **options) -> list[keras.Model]:
+    """Born-again networks ``[gen 0, ..., gen G]`` with this side's ``fit``/``distill``: ``options``
+    (temperature, alpha, epochs, lr, batch_size, seed, progress) as in :func:`kdlib.born_again.born_again`."""
     from kdlib.born_again import born_again as generations_loop
     from kdlib.tf.train import distill, fit  # lazy: methods must import where train is hidden
 
-    kw = {"temperature": temperature, "alpha": alpha, "epochs": epochs, "lr": lr, "batch_size": batch_size}
-    return generations_loop(build, x, y, generations, fit=fit, distill=distill, seed=seed, progress=progress, **kw)
+    return generations_loop(build, x, y, generations, fit=fit, distill=distill, **options)

@@ -154,23 +154,10 @@ class Ensemble(nn.Module):
         return f"space={self.space!r}"
 
 
-def born_again(
-    build: Callable[[int], nn.Module],
-    x,
-    y,
-    generations: int = 2,
-    *,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 60,
-    lr: float = 3e-3,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = None,
-) -> list[nn.Module]:
-    """Born-again networks ``[gen 0, ..., gen G]`` with this side's ``fit``/``distill`` (:mod:`kdlib.born_again`)."""
+def born_again(build: Callable[[int], nn.Module], x, y, generations: int = 2, **options) -> list[nn.Module]:
+    """Born-again networks ``[gen 0, ..., gen G]`` with this side's ``fit``/``distill``: ``options``
+    (temperature, alpha, epochs, lr, batch_size, seed, progress) as in :func:`kdlib.born_again.born_again`."""
     from kdlib.born_again import born_again as generations_loop
     from kdlib.torch.train import distill, fit  # lazy: methods must import where train is hidden
 
-    kw = {"temperature": temperature, "alpha": alpha, "epochs": epochs, "lr": lr, "batch_size": batch_size}
-    return generations_loop(build, x, y, generations, fit=fit, distill=distill, seed=seed, progress=progress, **kw)
+    return generations_loop(build, x, y, generations, fit=fit, distill=distill, **options)
