@@ -6,6 +6,7 @@ kd grade ASSIGNMENT [...]    autograde collected submissions, sandboxed (kdlib.g
 kd check ASSIGNMENT [...]    grade your own notebook as kd grade would (points and messages only)
 kd start [ASSIGNMENT ...]    copy the student notebooks into work/ (your workspace; never overwritten)
 kd drill [...]               interview drill from the question bank (see kdlib.drill)
+kd distill --nproc N [...]   distil across N processes: torchrun + DDP (kdlib.torch.ddp; kd distill --help)
 
 Every command speaks English or Chinese: --lang en|zh, or the LANG convention (LANG=zh_CN.UTF-8).
 """
@@ -74,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("args", nargs=argparse.REMAINDER)
     dr = sub.add_parser("drill", help="interview drill (kd drill --help)", add_help=False)
     dr.add_argument("args", nargs=argparse.REMAINDER)
+    di = sub.add_parser(
+        "distill", help="distil across N processes with torchrun + DDP (kd distill --help)", add_help=False
+    )
+    di.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -197,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         from kdlib import drill
 
         return drill.cli(argv[1:])
+    if argv[:1] == ["distill"]:
+        from kdlib.torch.ddp import cli as distill_cli
+
+        return distill_cli(argv[1:])
     a = build_parser().parse_args(argv)
     return {"demo": cmd_demo, "data": cmd_data}[a.command](a)
 

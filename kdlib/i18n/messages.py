@@ -198,19 +198,15 @@ def _cached(paths: tuple[Path, ...], stamps: tuple[float, ...]) -> Translator:
     return Translator(_pairs(paths))
 
 
-def translator(
-    lang: str,
-    assignment: str | None = None,
-    *,
-    judge_dir: Path | None = None,
-    grading: bool = False,
-    cli: bool = False,
-) -> Translator:
-    """A :class:`Translator` from ``lang``'s catalogues (empty for English or when none exist)."""
+def translator(lang: str, assignment: str | None = None, **where) -> Translator:
+    """A :class:`Translator` from ``lang``'s catalogues (empty for English or when none exist).
+
+    ``where``: which catalogues besides kdlib's, as for :func:`catalogue_paths` (judge_dir, grading, cli).
+    """
     if not lang or lang.startswith("en"):
         return Translator([])
     lang = {"zh": "zh_CN"}.get(lang, lang)
-    paths = tuple(catalogue_paths(lang, assignment, judge_dir=judge_dir, grading=grading, cli=cli))
+    paths = tuple(catalogue_paths(lang, assignment, **where))
     return _cached(paths, tuple(p.stat().st_mtime if p.is_file() else 0.0 for p in paths))
 
 
