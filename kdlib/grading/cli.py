@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = (
-        "usage: python -m kdlib.grading release [--force] NAME [NAME ...]\n"
+        "usage: python -m kdlib.grading release [--force] [--course-dir DIR] NAME [NAME ...]\n"
         "       python -m kdlib.grading grade NAME [kd grade options]\n"
         "       python -m kdlib.grading feedback NAME [STUDENT ...] [--course-dir DIR]\n"
         "       python -m kdlib.grading list"
@@ -140,10 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     if command == "list":
         print("\n".join(Course.load().assignments()))
         return 0
-    if command == "release":
-        force = "--force" in rest
+    if command == "release":  # --course-dir: a course outside the repository (e.g. on a JupyterHub)
+        parser = argparse.ArgumentParser(prog="python -m kdlib.grading release")
+        parser.add_argument("names", nargs="*", metavar="NAME")
+        parser.add_argument("--force", action="store_true", help="replace notebooks someone worked in (a backup first)")
+        parser.add_argument("--course-dir", default=None, help=f"course directory (default: {ROOT})")
+        args = parser.parse_args(rest)
         try:
-            release([r for r in rest if r != "--force"], force=force)
+            release(args.names, args.course_dir, force=args.force)
         except GradingError as err:
             print(f"release: {err}", file=sys.stderr)
             return 2

@@ -34,8 +34,12 @@ def test_start_copies_once_and_never_overwrites(tmp_path):
 def test_release_refuses_to_overwrite_work_and_keeps_a_backup_when_forced(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     shutil.copytree(ROOT / "solutions" / "00_welcome", tmp_path / "solutions" / "00_welcome")
-    release(["00_welcome"], tmp_path)
+    from kdlib.grading.cli import main as grading_main
+
+    # a course outside the repository, as on a JupyterHub: python -m kdlib.grading release --course-dir DIR
+    assert grading_main(["release", "--course-dir", str(tmp_path), "00_welcome"]) == 0
     path = tmp_path / "notebooks" / "00_welcome" / "00_welcome.ipynb"
+    assert path.is_file()
     release(["00_welcome"], tmp_path)  # an untouched release is simply replaced
     nb = nbformat.read(path, as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code")
@@ -48,6 +52,15 @@ def test_release_refuses_to_overwrite_work_and_keeps_a_backup_when_forced(tmp_pa
     backups = list((tmp_path / "backups" / "notebooks").glob("00_welcome.*.ipynb"))
     assert len(backups) == 1 and "a learner ran this" in backups[0].read_text()
     assert "a learner ran this" not in path.read_text()
+
+
+def test_release_of_an_unknown_assignment_names_it(tmp_path, capsys):
+    from kdlib.grading.cli import main as grading_main
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "solutions").mkdir()
+    assert grading_main(["release", "--course-dir", str(tmp_path), "99_nope"]) == 2
+    assert "99_nope" in capsys.readouterr().err
 
 
 def test_learner_lab_hides_nbgraders_instructor_tools():
