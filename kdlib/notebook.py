@@ -152,7 +152,31 @@ def use_language(lang: str | None = None, assignment: str | None = None) -> str:
     if not isinstance(sys.stderr, _TranslatingStream):  # progress bars in text mode (tqdm writes there)
         sys.stderr = _TranslatingStream(sys.stderr, say)
     _translate_figures(say)
+    _translate_progress(say)
     return lang
+
+
+def _translate_progress(say) -> None:
+    """Progress-bar labels (tqdm's ``desc``, also in JupyterLab's widget bars) through the translator."""
+    try:
+        from tqdm import std
+    except ImportError:
+        return
+    if getattr(std.tqdm.__init__, "_kd_translated", False):
+        return
+    init, set_description = std.tqdm.__init__, std.tqdm.set_description
+
+    def init_t(self, *args, **kwargs):
+        if isinstance(kwargs.get("desc"), str):
+            kwargs["desc"] = say(kwargs["desc"])
+        init(self, *args, **kwargs)
+
+    def set_description_t(self, desc=None, refresh=True):
+        set_description(self, say(desc) if isinstance(desc, str) else desc, refresh)
+
+    init_t._kd_translated = True
+    std.tqdm.__init__ = init_t
+    std.tqdm.set_description = set_description_t
 
 
 def _translate_figures(say) -> None:
