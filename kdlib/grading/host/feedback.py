@@ -24,7 +24,7 @@ import bleach
 from bs4 import BeautifulSoup, NavigableString
 from latex2mathml.converter import convert
 
-__all__ = ["clean_html", "configure", "offline_page", "offline_pages", "tex_to_mathml"]
+__all__ = ["clean_html", "configure", "offline_page", "offline_pages", "submission_language", "tex_to_mathml"]
 
 TAGS = sorted(
     {
@@ -170,6 +170,20 @@ def offline_page(page: str, lang: str = "en") -> str:
     return str(soup)
 
 
+def submission_language(folder: Path) -> str:
+    """The language of the autograded notebook(s) in ``folder`` (``metadata.kd_course.lang``; en if none)."""
+    import nbformat
+
+    from kdlib.i18n.build import language_of
+
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        try:
+            return language_of(nbformat.read(path, as_version=4))
+        except Exception:
+            continue
+    return "en"
+
+
 def offline_pages(folder: Path, lang: str = "en") -> int:
     """Rewrite every ``*.html`` page under ``folder`` with :func:`offline_page`; how many."""
     pages = sorted(Path(folder).rglob("*.html"))
@@ -209,8 +223,6 @@ def generate(course_dir: Path, assignment: str, students: list[str] | None = Non
         converter.start()
         feedback_root = Path(converter.coursedir.format_path(converter.coursedir.feedback_directory, ".", "."))
         for folder in sorted(feedback_root.glob(f"{student}/{assignment}")):
-            from kdlib.grading.host.worker import _language
-
-            offline_pages(folder, _language(course_dir / "autograded" / folder.parent.name / assignment))
+            offline_pages(folder, submission_language(course_dir / "autograded" / folder.parent.name / assignment))
             written += sorted(folder.rglob("*.html"))
     return written

@@ -250,20 +250,6 @@ def _is_notebook(path: Path) -> bool:
         return False
 
 
-def _language(folder: Path) -> str:
-    """The language of the autograded notebook(s) in ``folder`` (``metadata.kd_course.lang``; en if none)."""
-    import nbformat
-
-    from kdlib.i18n.build import language_of
-
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            return language_of(nbformat.read(path, as_version=4))
-        except Exception:
-            continue
-    return "en"
-
-
 def grade_one(job: Job) -> Outcome:
     """Grade one student in a scratch course (runs in a worker process)."""
     from kdlib.grading.host import executor, sandbox
@@ -330,7 +316,8 @@ def grade_one(job: Job) -> Outcome:
                 from kdlib.grading.host import feedback
 
                 graded = course / job.course.autograded / job.student / job.assignment
-                feedback.offline_pages(course / job.course.feedback / job.student / job.assignment, _language(graded))
+                lang = feedback.submission_language(graded)
+                feedback.offline_pages(course / job.course.feedback / job.student / job.assignment, lang)
             except Exception as err:
                 log.error("feedback failed: %s", err)
                 res.flags.append("no feedback HTML (rendering failed or took too long)")
