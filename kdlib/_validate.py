@@ -8,6 +8,7 @@ data (is every value finite? smallest and largest label?) and passes them in.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 
@@ -120,6 +121,34 @@ def check_loop_args(epochs: int, batch_size: int, lr: float) -> None:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a number > 0, got {lr!r}")
+
+
+def check_seed(seed) -> int:
+    """A random seed: an integer >= 0 (NumPy's generators take no other), returned as an int."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_cache_teacher(cache_teacher) -> bool:
+    """``distill``'s ``cache_teacher``: True or False."""
+    if not isinstance(cache_teacher, bool):
+        raise ValueError(f"cache_teacher must be True or False, got {cache_teacher!r}")
+    return cache_teacher
+
+
+def check_label_smoothing(label_smoothing) -> float:
+    """``fit``'s ``label_smoothing`` ε: a number in [0, 1], returned as a float."""
+    ok = isinstance(label_smoothing, numbers.Real) and not isinstance(label_smoothing, bool)
+    if not (ok and 0 <= label_smoothing <= 1):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    return float(label_smoothing)
+
+
+def check_top_k(top_k, kind: str, loss_fn) -> None:
+    """``distill_lm``'s ``top_k`` (a top-k cache) goes with the forward KL only, and no ``loss_fn``."""
+    if top_k is not None and (loss_fn is not None or kind != "forward"):
+        raise ValueError("top_k works with the forward KL only (kind='forward', no loss_fn)")
 
 
 def check_xy_shapes(

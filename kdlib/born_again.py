@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kdlib import options
+
 __all__ = ["born_again"]
 
 
+@options.takes("temperature", "alpha", "epochs", "lr", "batch_size", "seed", "progress", epochs=60, lr=3e-3)
 def born_again(
     build: Callable[[int], Any],
     x,
@@ -21,13 +24,7 @@ def born_again(
     *,
     fit: Callable[..., Any],
     distill: Callable[..., Any],
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 60,
-    lr: float = 3e-3,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = None,
+    opts: options.Options,
 ) -> list:
     """``[gen 0, gen 1, ..., gen G]``: gen 0 ``fit`` on the labels, gen g ≥ 1 ``distill``-ed from gen g − 1.
 
@@ -40,22 +37,14 @@ def born_again(
         raise ValueError(f"generations must be an integer >= 0, got {generations!r}")
     if not callable(build):
         raise ValueError(f"build must be a callable seed -> model, got {build!r}")
-    common = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "progress": progress}
+    common = {"epochs": opts.epochs, "lr": opts.lr, "batch_size": opts.batch_size, "progress": opts.progress}
+    kd = {"temperature": opts.temperature, "alpha": opts.alpha}
+    seed = opts.seed
     model = build(seed)
     fit(model, x, y, seed=seed, desc="born-again gen 0", **common)
     out = [model]
     for g in range(1, generations + 1):
         model = build(seed + g)
-        distill(
-            model,
-            out[-1],
-            x,
-            y,
-            temperature=temperature,
-            alpha=alpha,
-            seed=seed + g,
-            desc=f"born-again gen {g}",
-            **common,
-        )
+        distill(model, out[-1], x, y, seed=seed + g, desc=f"born-again gen {g}", **kd, **common)
         out.append(model)
     return out

@@ -66,7 +66,7 @@ import numpy as np
 import tensorflow as tf
 
 from kdlib import _validate as v
-from kdlib import loops
+from kdlib import loops, options
 from kdlib.history import History
 from kdlib.tf.distiller import Distiller
 from kdlib.tf.losses import _check_labels
@@ -167,9 +167,7 @@ class DistributedDistiller(Distiller):
 
     def __init__(self, *args, scale_by_global_batch: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(scale_by_global_batch, bool):
-            raise ValueError(f"scale_by_global_batch must be True or False, got {scale_by_global_batch!r}")
-        self.scale_by_global_batch = scale_by_global_batch
+        self.scale_by_global_batch = _check_scale(scale_by_global_batch)
 
     def replica_loss(self, student_logits, teacher_logits, y, rows, labelled) -> tuple[tf.Tensor, tf.Tensor]:
         """(loss to differentiate on this replica, global loss to report); rows/labelled: global counts."""
@@ -267,12 +265,19 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
     return task_id in (None, 0)
 
 
+def _check_scale(scale_by_global_batch) -> bool:
+    if not isinstance(scale_by_global_batch, bool):
+        raise ValueError(f"scale_by_global_batch must be True or False, got {scale_by_global_batch!r}")
+    return scale_by_global_batch
+
+
 def _check_strategy(strategy) -> tf.distribute.Strategy:
     if not isinstance(strategy, tf.distribute.Strategy):
         raise ValueError(f"strategy must be a tf.distribute.Strategy (e.g. cpu_strategy(2)), got {strategy!r}")
     return strategy
 
 
+@options.takes(*options.DISTRIBUTED, desc="distill (distributed)")
 def distill(
     student: keras.Model,
     teacher: keras.Model,
@@ -281,33 +286,21 @@ def distill(
     *,
     strategy: tf.distribute.Strategy,
     x_unlabeled=None,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    cache_teacher: bool = True,
+    opts: options.Options,
     optimizer: str = "adam",
     scale_by_global_batch: bool = True,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "distill (distributed)",
 ) -> History:
     """:func:`kdlib.tf.train.distill` on the replicas of ``strategy``; ``student`` is updated in place.
 
-    Same arguments and meaning (x (N, F) float32, y (N,) int64 or None, x_unlabeled (M, F)),
-    plus ``strategy`` (a ``tf.distribute.Strategy``), ``optimizer`` ("adam", the kit's
-    default, or "sgd") and ``scale_by_global_batch`` (False: the pitfall, see the module
-    docstring). ``batch_size`` is the global batch and must be a multiple of the number of
-    replicas. Returns the per-epoch History (global loss; validation accuracy if x_val).
+    Same arguments and meaning (x (N, F) float32, y (N,) int64 or None, x_unlabeled (M, F); the
+    options of :class:`kdlib.options.Options` but ``augment``), plus ``strategy`` (a
+    ``tf.distribute.Strategy``), ``optimizer`` ("adam", the kit's default, or "sgd") and
+    ``scale_by_global_batch`` (False: the pitfall, see the module docstring). ``batch_size`` is
+    the global batch and must be a multiple of the number of replicas. Returns the per-epoch
+    History (global loss; validation accuracy if x_val).
     """
     strategy = _check_strategy(strategy)
-    v.check_loop_args(epochs, batch_size, lr)
-    t = v.check_temperature(temperature)
-    a = v.check_alpha(alpha)
+    batch_size, epochs, seed = opts.batch_size, opts.epochs, opts.seed
     n = strategy.num_replicas_in_sync
     if batch_size % n:
         raise ValueError(
@@ -315,10 +308,7 @@ def distill(
         )
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    if not isinstance(cache_teacher, bool):
-        raise ValueError(f"cache_teacher must be True or False, got {cache_teacher!r}")
-    if not isinstance(scale_by_global_batch, bool):
-        raise ValueError(f"scale_by_global_batch must be True or False, got {scale_by_global_batch!r}")
+    _check_scale(scale_by_global_batch)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
 
     set_seed(seed)
@@ -327,14 +317,18 @@ def distill(
     hist = History()
     steps = -(-len(ya) // batch_size)  # per epoch
     try:
-        inputs = (xa, predict_logits(teacher, xa)) if cache_teacher else xa
+        inputs = (xa, predict_logits(teacher, xa)) if opts.cache_teacher else xa
         in_scope = _in_scope(strategy, student)
         net = student if in_scope else _clone_in_scope(strategy, student, "student")
         frozen = (
-            teacher if cache_teacher or _in_scope(strategy, teacher) else _clone_in_scope(strategy, teacher, "teacher")
+            teacher
+            if opts.cache_teacher or _in_scope(strategy, teacher)
+            else _clone_in_scope(strategy, teacher, "teacher")
         )
         with strategy.scope():
-            opt = _optimizer(lr, weight_decay) if optimizer == "adam" else keras.optimizers.SGD(learning_rate=lr)
+            sgd = optimizer == "sgd"
+            opt = keras.optimizers.SGD(learning_rate=opts.lr) if sgd else _optimizer(opts.lr, opts.weight_decay)
+            t, a = opts.temperature, opts.alpha
             distiller = DistributedDistiller(
                 net, frozen, temperature=t, alpha=a, scale_by_global_batch=scale_by_global_batch
             )
@@ -344,13 +338,13 @@ def distill(
         data = strategy.experimental_distribute_dataset(_distributed_dataset(inputs, ya, batch_size, seed, epochs))
         batches = iter(data)
         epoch_fn = _epoch_function(strategy, distiller, steps)
-        show = progress if _is_chief(strategy) else False
-        with loops.epoch_bar(epochs, desc, show) as bar:
+        show = opts.progress if _is_chief(strategy) else False
+        with loops.epoch_bar(epochs, opts.desc, show) as bar:
             for _ in range(epochs):
                 t0 = time.perf_counter()
                 distiller.loss_tracker.reset_state()
                 loss = float(epoch_fn(batches))
-                val = evaluate(net, x_val, y_val) if x_val is not None else None
+                val = evaluate(net, opts.x_val, opts.y_val) if opts.x_val is not None else None
                 loops.record_epoch(hist, bar, loss, time.perf_counter() - t0, val)
         if not in_scope:
             student.set_weights(net.get_weights())
@@ -379,8 +373,7 @@ def global_batch_loss(
     strategy = _check_strategy(strategy)
     t = v.check_temperature(temperature)
     a = v.check_alpha(alpha)
-    if not isinstance(scale_by_global_batch, bool):
-        raise ValueError(f"scale_by_global_batch must be True or False, got {scale_by_global_batch!r}")
+    _check_scale(scale_by_global_batch)
     xa, ya = loops.transfer_set(x, y, None)
     ta = np.asarray(teacher_logits, dtype=np.float32)
     if ta.shape[:1] != xa.shape[:1]:

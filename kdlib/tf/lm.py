@@ -1,18 +1,9 @@
 """Distilling a tiny causal language model in TensorFlow / Keras 3 (chapter 12; mirrors kdlib.torch.lm).
 
-    build_lm(size, vocab_size, seed)                 a GRU language model: "teacher" or "student"
-    lm_log_probs(model, tokens, temperature)         log p(next token | prefix), NumPy (N, L-1, V)
-    train_lm(model, tokens, ...)                     next-token cross-entropy (also sequence-level KD)
-    token_kl(s, t, mask, kind, temperature)          token-level KD: "forward" KL(t‖s) / "reverse" KL(s‖t)
-    topk_cache(teacher, tokens, k)                   the teacher's top-k logits, stored once
-    topk_kl(s, values, indices, mask, temperature)   the KD loss from that cache
-    distill_lm(student, teacher, tokens, ...)        token-level KD from a full or top-k cache
-    sample_lm(model, n, seed, ...)                   sampled (or greedy) sequences, NumPy
-
-Same names, arguments, defaults and error messages as kdlib.torch.lm; tokens follow
-:mod:`kdlib.grammar` (int64 (N, L), PAD = 0 after EOS, masked out of every loss). ``TinyLM`` is
-a function returning a ``keras.Sequential`` (the Keras idiom) where PyTorch has a class, with the
-same layers and parameter count (GRU with ``reset_after=True``: two bias vectors, like PyTorch).
+The functions, the token conventions and what the two sides share: :mod:`kdlib.lm_common`.
+``TinyLM`` is a function returning a ``keras.Sequential`` (the Keras idiom) where PyTorch has a
+class, with the same layers and parameter count (GRU with ``reset_after=True``: two bias vectors,
+like PyTorch).
 """
 
 from __future__ import annotations
@@ -22,22 +13,12 @@ import numpy as np
 import tensorflow as tf
 
 from kdlib import _validate as v
+from kdlib import lm_common
 from kdlib import reference as ref
 from kdlib.grammar import PAD
 from kdlib.loops import epoch_bar
 
-__all__ = [
-    "LM_SIZES",
-    "TinyLM",
-    "build_lm",
-    "distill_lm",
-    "lm_log_probs",
-    "sample_lm",
-    "token_kl",
-    "topk_cache",
-    "topk_kl",
-    "train_lm",
-]
+__all__ = list(lm_common.NAMES)
 
 #: size name -> (embedding dim, GRU hidden units)
 LM_SIZES = ref.LM_SIZES
@@ -171,15 +152,14 @@ def topk_cache(teacher: keras.Model, tokens, k: int) -> tuple[np.ndarray, np.nda
     return vals.numpy().astype(np.float32), idx.numpy().astype(np.int16)
 
 
-def _loop(model, loss_of, arrays, epochs, lr, batch_size, seed, progress, desc, traced=True):
+def _loop(model, loss_of, arrays, opts, desc: str, traced: bool = True) -> list[float]:
     """Adam on ``loss_of(*batch)`` over shuffled mini-batches of ``arrays``; mean loss per epoch.
 
     ``traced``: the step runs as a ``tf.function`` (kdlib's own losses); a learner's ``loss_fn``
     runs eagerly, so its argument checks may look at values.
     """
-    v.check_loop_args(epochs, batch_size, lr)
-    opt = keras.optimizers.Adam(learning_rate=lr, epsilon=1e-8)
-    rng = np.random.default_rng(seed)
+    opt = keras.optimizers.Adam(learning_rate=opts.lr, epsilon=1e-8)
+    rng = np.random.default_rng(opts.seed)
     n = len(arrays[0])
 
     def step(*batch):
@@ -193,10 +173,10 @@ def _loop(model, loss_of, arrays, epochs, lr, batch_size, seed, progress, desc, 
         step = tf.function(step, reduce_retracing=True)
 
     history = []
-    bar = epoch_bar(epochs, desc, progress)
-    for _ in range(epochs):
+    bar = epoch_bar(opts.epochs, desc, opts.progress)
+    for _ in range(opts.epochs):
         total = 0.0
-        for idx in np.array_split(rng.permutation(n), max(1, -(-n // batch_size))):
+        for idx in np.array_split(rng.permutation(n), max(1, -(-n // opts.batch_size))):
             loss = step(*(tf.convert_to_tensor(a[idx]) for a in arrays))
             total += float(loss) * len(idx)
         history.append(total / n)
@@ -205,15 +185,8 @@ def _loop(model, loss_of, arrays, epochs, lr, batch_size, seed, progress, desc, 
     return history
 
 
-def train_lm(
-    model: keras.Model,
-    tokens,
-    epochs: int = 20,
-    lr: float = 1e-2,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = False,
-) -> list[float]:
+@lm_common.loop_options
+def train_lm(model: keras.Model, tokens, opts) -> list[float]:
     """Adam on the masked next-token cross-entropy of ``tokens`` (N, L); mean loss per epoch.
 
     Sequence-level KD (Kim & Rush 2016) is this function on the teacher's samples (:func:`sample_lm`).
@@ -226,36 +199,16 @@ def train_lm(
         mb = tf.cast(mb, ce.dtype)
         return tf.reduce_sum(ce * mb) / tf.reduce_sum(mb)
 
-    return _loop(model, loss_of, (x, y, m), epochs, lr, batch_size, seed, progress, "train_lm")
+    return _loop(model, loss_of, (x, y, m), opts, "train_lm")
 
 
-def distill_lm(
-    student: keras.Model,
-    teacher: keras.Model,
-    tokens,
-    kind: str = "forward",
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    loss_fn=None,
-    epochs: int = 20,
-    lr: float = 1e-2,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = False,
+def _distill_lm(
+    student: keras.Model, teacher: keras.Model, tokens, kind: str, t: float, top_k, loss_fn, opts
 ) -> list[float]:
-    """Token-level KD of ``student`` from ``teacher`` on ``tokens`` (N, L); mean loss per epoch.
-
-    The teacher's logits are computed once (the cache). ``top_k``: cache only its k largest logits
-    and use :func:`topk_kl` (forward KL only). ``loss_fn(student_logits, teacher_logits, mask,
-    temperature)``: your own token loss instead of :func:`token_kl` with ``kind``.
-    """
-    t = v.check_temperature(temperature)
-    kind = ref._check_kind(kind)
+    """``distill_lm`` on this side, its arguments checked (:func:`kdlib.lm_common.distiller`)."""
     x, _, m = _split(tokens)
     teacher.trainable = False
     if top_k is not None:
-        if loss_fn is not None or kind != "forward":
-            raise ValueError("top_k works with the forward KL only (kind='forward', no loss_fn)")
         vals, idx = topk_cache(teacher, tokens, top_k)
         idx = idx.astype(np.int32)
 
@@ -273,25 +226,10 @@ def distill_lm(
             return fn(student(xb, training=True), tb, mb, t)
 
         loss_of, arrays = loss_full, (x, cache, m)
-    desc = f"distill_lm {kind}"
-    return _loop(student, loss_of, arrays, epochs, lr, batch_size, seed, progress, desc, traced=loss_fn is None)
+    return _loop(student, loss_of, arrays, opts, f"distill_lm {kind}", traced=loss_fn is None)
 
 
-def sample_lm(
-    model: keras.Model,
-    n: int,
-    max_len: int = 12,
-    seed: int = 0,
-    temperature: float = 1.0,
-    greedy: bool = False,
-) -> np.ndarray:
-    """``n`` sequences from the model, int64 (n, max_len + 2) like :meth:`Grammar.sample`.
-
-    Each step draws from softmax(logits / T) (NumPy generator ``seed``; ``greedy``: the argmax);
-    PAD is never drawn; EOS is forced after ``max_len`` words.
-    """
-    from kdlib.grammar import sample_tokens
-
-    return sample_tokens(
-        lambda prefix: _logits(model, prefix)[:, -1].astype(np.float64), n, max_len, seed, temperature, greedy
-    )
+#: token-level KD of ``student`` from ``teacher`` on ``tokens`` (N, L) (:func:`kdlib.lm_common.distiller`)
+distill_lm = lm_common.distiller(_distill_lm)
+#: ``n`` sequences from the model, int64 (n, max_len + 2): :func:`kdlib.lm_common.sampler`
+sample_lm = lm_common.sampler(lambda model, prefix: _logits(model, prefix)[:, -1].astype(np.float64))

@@ -14,9 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kdlib import _validate as v
 from kdlib import augment as aug
-from kdlib import loops
+from kdlib import loops, options
 from kdlib.history import History
 from kdlib.tf.distiller import Distiller
 from kdlib.tf.predict import _check_xy, evaluate, predict_logits, set_seed
@@ -172,19 +171,20 @@ class _MixupCE(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
 
-def _fit_augmented(model, xa, ya, augment, label_smoothing, epochs, batch_size, lr, weight_decay, seed, *rest):
-    """``fit`` with ``augment``: a :class:`_MixupCE` on the augmented batches (rest: x_val, y_val, progress, desc)."""
-    x_val, y_val, progress, desc = rest
-    wrapper = _MixupCE(model, label_smoothing)
-    wrapper.compile(optimizer=_optimizer(lr, weight_decay), steps_per_execution=_steps(len(xa), batch_size))
+def _fit_augmented(model: keras.Model, xa: np.ndarray, ya: np.ndarray, opts: options.Options) -> History:
+    """``fit`` with ``opts.augment``: a :class:`_MixupCE` on the augmented batches."""
+    wrapper = _MixupCE(model, opts.label_smoothing)
+    wrapper.compile(
+        optimizer=_optimizer(opts.lr, opts.weight_decay), steps_per_execution=_steps(len(xa), opts.batch_size)
+    )
     hist = History()
-    with loops.epoch_bar(epochs, desc, progress) as bar:
+    with loops.epoch_bar(opts.epochs, opts.desc, opts.progress) as bar:
         _fit_views(
             wrapper,
-            _augmented_dataset(xa, ya, augment, batch_size, seed, epochs),
-            epochs=epochs,
-            steps_per_epoch=-(-len(xa) // batch_size),
-            callbacks=[_EpochLog(hist, model, x_val, y_val, bar)],
+            _augmented_dataset(xa, ya, opts.augment, opts.batch_size, opts.seed, opts.epochs),
+            epochs=opts.epochs,
+            steps_per_epoch=-(-len(xa) // opts.batch_size),
+            callbacks=[_EpochLog(hist, model, opts.x_val, opts.y_val, bar)],
         )
     return hist
 
@@ -199,23 +199,8 @@ def _smoothed_ce(label_smoothing: float):
     return loss
 
 
-def fit(
-    model: keras.Model,
-    x,
-    y,
-    *,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "fit",
-    label_smoothing: float = 0.0,
-    augment: aug.Augment | None = None,
-) -> History:
+@options.takes(*options.FIT, desc="fit")
+def fit(model: keras.Model, x, y, *, opts: options.Options) -> History:
     """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History.
 
     Recompiles ``model`` (fresh Adam state), like PyTorch's ``fit`` makes a new optimizer.
@@ -223,58 +208,34 @@ def fit(
     ``augment`` (a :mod:`kdlib.augment` callable): every batch is augmented once, drawn from
     ``numpy.random.default_rng(seed)`` (batch order too, the same views as kdlib.torch); after
     mixup the loss is lam · CE(y) + (1 − lam) · CE(y_partner). The fair control for
-    ``distill(..., augment=)``.
+    ``distill(..., augment=)``. The options are those of :class:`kdlib.options.Options` (checked there).
     """
-    v.check_loop_args(epochs, batch_size, lr)
-    aug.check_augment(augment)
     xa, ya = _check_xy(x, y)
-    ok = isinstance(label_smoothing, (int, float)) and not isinstance(label_smoothing, bool)
-    if not (ok and 0 <= label_smoothing <= 1):
-        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    set_seed(seed)
-    if augment is not None:
-        args = (epochs, batch_size, lr, weight_decay, seed, x_val, y_val, progress, desc)
-        return _fit_augmented(model, xa, ya, augment, float(label_smoothing), *args)
+    set_seed(opts.seed)
+    if opts.augment is not None:
+        return _fit_augmented(model, xa, ya, opts)
+    eps = opts.label_smoothing
     model.compile(
-        optimizer=_optimizer(lr, weight_decay),
-        loss=_smoothed_ce(float(label_smoothing))
-        if label_smoothing
-        else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        steps_per_execution=_steps(len(xa), batch_size),
+        optimizer=_optimizer(opts.lr, opts.weight_decay),
+        loss=_smoothed_ce(eps) if eps else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=_steps(len(xa), opts.batch_size),
         jit_compile=JIT_COMPILE,
     )
     hist = History()
-    with loops.epoch_bar(epochs, desc, progress) as bar:
+    with loops.epoch_bar(opts.epochs, opts.desc, opts.progress) as bar:
         model.fit(
-            _dataset(xa, ya, batch_size, seed),
-            epochs=epochs,
+            _dataset(xa, ya, opts.batch_size, opts.seed),
+            epochs=opts.epochs,
             shuffle=False,  # the tf.data pipeline shuffles, seeded
             verbose=0,
-            callbacks=[_EpochLog(hist, model, x_val, y_val, bar)],
+            callbacks=[_EpochLog(hist, model, opts.x_val, opts.y_val, bar)],
         )
     return hist
 
 
+@options.takes(*options.DISTILL, desc="distill")
 def distill(
-    student: keras.Model,
-    teacher: keras.Model,
-    x,
-    y=None,
-    *,
-    x_unlabeled=None,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    cache_teacher: bool = True,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "distill",
-    augment: aug.Augment | None = None,
+    student: keras.Model, teacher: keras.Model, x, y=None, *, x_unlabeled=None, opts: options.Options
 ) -> History:
     """Distil ``student`` from a frozen ``teacher`` on the transfer set x (+ x_unlabeled).
 
@@ -285,45 +246,38 @@ def distill(
     logits are computed once for the whole transfer set when ``cache_teacher`` (the default),
     else every batch (same result for a deterministic teacher, slower).
 
-    ``augment`` (a :mod:`kdlib.augment` callable) makes it function matching (Beyer et al. 2022):
-    each batch is augmented once and the teacher and the student see the SAME view, so the
-    teacher runs on every batch and ``cache_teacher`` is ignored (no cache can hold logits of
-    views drawn afresh every epoch: ≈ one teacher forward pass per student step more).
-    After mixup the hard term is lam · CE(y) + (1 − lam) · CE(y_partner) (unlabeled rows, -1,
-    drop out of each CE); the soft term needs no labels.
+    ``augment`` makes it function matching: the teacher sees the student's augmented view of every
+    batch (no cache). The options, ``augment`` among them: :class:`kdlib.options.Options`.
     """
-    v.check_loop_args(epochs, batch_size, lr)
-    t = v.check_temperature(temperature)
-    a = v.check_alpha(alpha)
-    aug.check_augment(augment)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
-    if augment is not None:
-        cache_teacher = False  # a fresh view every batch: the teacher must see it (no cache)
+    # with augment a fresh view every batch: the teacher must see it (no cache)
+    cache = opts.cache_teacher and opts.augment is None
 
-    set_seed(seed)
+    set_seed(opts.seed)
     teacher_trainable = teacher.trainable
     hist = History()
     try:
-        distiller = Distiller(student, teacher, temperature=t, alpha=a)
-        inputs = (xa, predict_logits(teacher, xa)) if cache_teacher else xa
+        distiller = Distiller(student, teacher, temperature=opts.temperature, alpha=opts.alpha)
+        inputs = (xa, predict_logits(teacher, xa)) if cache else xa
         distiller.compile(
-            optimizer=_optimizer(lr, weight_decay),
-            steps_per_execution=_steps(len(xa), batch_size),
+            optimizer=_optimizer(opts.lr, opts.weight_decay),
+            steps_per_execution=_steps(len(xa), opts.batch_size),
             jit_compile=JIT_COMPILE,
         )
-        with loops.epoch_bar(epochs, desc, progress) as bar:
-            log = _EpochLog(hist, student, x_val, y_val, bar)
-            if augment is None:
+        with loops.epoch_bar(opts.epochs, opts.desc, opts.progress) as bar:
+            log = _EpochLog(hist, student, opts.x_val, opts.y_val, bar)
+            if opts.augment is None:
                 distiller.fit(
-                    _dataset(inputs, ya, batch_size, seed),
-                    epochs=epochs,
+                    _dataset(inputs, ya, opts.batch_size, opts.seed),
+                    epochs=opts.epochs,
                     shuffle=False,  # the tf.data pipeline shuffles, seeded
                     verbose=0,
                     callbacks=[log],
                 )
             else:  # the Distiller's {"x", "partner_y", "lam"} batches: the teacher runs on the same view
-                views = _augmented_dataset(xa, ya, augment, batch_size, seed, epochs)
-                _fit_views(distiller, views, epochs=epochs, steps_per_epoch=-(-len(xa) // batch_size), callbacks=[log])
+                views = _augmented_dataset(xa, ya, opts.augment, opts.batch_size, opts.seed, opts.epochs)
+                steps = -(-len(xa) // opts.batch_size)
+                _fit_views(distiller, views, epochs=opts.epochs, steps_per_epoch=steps, callbacks=[log])
     finally:
         teacher.trainable = teacher_trainable
     return hist

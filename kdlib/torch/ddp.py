@@ -61,8 +61,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data.distributed import DistributedSampler
 
-from kdlib import _validate as v
-from kdlib import loops
+from kdlib import loops, options
 from kdlib.history import History
 
 __all__ = [
@@ -209,15 +208,7 @@ def evaluate_ddp(model: nn.Module, x, y, ctx: Dist | None = None) -> float:
     return right / total
 
 
-def _check_distill_args(epochs, batch_size, lr, temperature, alpha, seed, timeout) -> tuple[float, float, float]:
-    v.check_loop_args(epochs, batch_size, lr)
-    t = v.check_temperature(temperature)
-    a = v.check_alpha(alpha)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return t, a, _check_timeout(timeout)
-
-
+@options.takes(*options.DISTRIBUTED, desc="distill (ddp)")
 def distill_ddp(
     student: nn.Module,
     teacher: nn.Module,
@@ -225,36 +216,24 @@ def distill_ddp(
     y=None,
     *,
     x_unlabeled=None,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    cache_teacher: bool = True,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "distill (ddp)",
+    opts: options.Options,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> DDPHistory:
     """Distil ``student`` from a frozen ``teacher`` in every torchrun worker (see the module docstring).
 
     x (N, F) float32, y (N,) int64 or None (all unlabelled), x_unlabeled (M, F): the transfer set of
-    :func:`kdlib.torch.train.distill`, the same on every rank (each rank reads only its shard of it).
+    :func:`kdlib.torch.train.distill`, the same on every rank (each rank reads only its shard of it),
+    and its options (:class:`kdlib.options.Options`) but ``augment``.
     ``batch_size`` is **per process**: the global batch is batch_size · W. Each epoch drops the last
     N mod W rows of that epoch's permutation (``drop_last``) so that shards are equal.
     The student is trained in place (it ends identical on every rank); the teacher is never changed.
     Joins (and afterwards leaves) the process group itself if none is initialised, with ``timeout``.
     """
-    t, a, timeout = _check_distill_args(epochs, batch_size, lr, temperature, alpha, seed, timeout)
+    timeout = _check_timeout(timeout)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
-    opts = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed}
-    opts |= {"cache_teacher": cache_teacher, "x_val": x_val, "y_val": y_val, "progress": progress, "desc": desc}
     with process_group(timeout) as ctx:
         try:
-            return _distill(student, teacher, xa, ya, ctx, t, a, **opts)
+            return _distill(student, teacher, xa, ya, ctx, opts)
         except RuntimeError as err:  # gloo / nccl report a stalled peer as a RuntimeError (DistBackendError)
             if "timed out" in str(err).lower() or "timeout" in str(err).lower():
                 raise RuntimeError(
@@ -265,50 +244,32 @@ def distill_ddp(
 
 
 def _distill(
-    student: nn.Module,
-    teacher: nn.Module,
-    xa: np.ndarray,
-    ya: np.ndarray,
-    ctx: Dist,
-    t: float,
-    a: float,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    seed: int,
-    cache_teacher: bool,
-    x_val,
-    y_val,
-    progress: bool | None,
-    desc: str,
+    student: nn.Module, teacher: nn.Module, xa: np.ndarray, ya: np.ndarray, ctx: Dist, opts: options.Options
 ) -> DDPHistory:
     """distill_ddp's loop, in a joined group: xa (N, F) float32, ya (N,) int64 with -1 = unlabelled."""
     # imported here, as in kdlib.torch.train.distill: fit() must work in a notebook that hides the losses
     from kdlib.torch.losses import cross_entropy, distillation_loss
-    from kdlib.torch.predict import set_seed
+    from kdlib.torch.predict import _frozen, set_seed
 
+    t, a, batch_size = opts.temperature, opts.alpha, opts.batch_size
     w = ctx.world_size
     xt = torch.from_numpy(xa).to(ctx.device)
     yt = torch.from_numpy(ya).to(ctx.device)
     if len(xt) < w:
         raise ValueError(f"x must have at least one row per process ({w}), got {len(xt)}")
-    set_seed(seed)
+    set_seed(opts.seed)
     teacher = teacher.to(ctx.device)
-    teacher_state = teacher.training
-    grads = [p.requires_grad for p in teacher.parameters()]
-    teacher.eval()
-    teacher.requires_grad_(False)
     student.to(ctx.device)
     model = DDP(student, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
-    sampler = DistributedSampler(range(len(xt)), num_replicas=w, rank=ctx.rank, shuffle=True, seed=seed, drop_last=True)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sampler = DistributedSampler(
+        range(len(xt)), num_replicas=w, rank=ctx.rank, shuffle=True, seed=opts.seed, drop_last=True
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
     hist = DDPHistory(world_size=w)
-    try:
-        cache = _logits_per_shard(teacher, xt, ctx) if cache_teacher else None
-        with loops.epoch_bar(epochs, desc, progress if ctx.rank == 0 else False) as bar:
-            for epoch in range(epochs):
+    with _frozen(teacher):
+        cache = _logits_per_shard(teacher, xt, ctx) if opts.cache_teacher else None
+        with loops.epoch_bar(opts.epochs, opts.desc, opts.progress if ctx.rank == 0 else False) as bar:
+            for epoch in range(opts.epochs):
                 t0 = time.perf_counter()
                 sampler.set_epoch(epoch)
                 mine = torch.tensor(list(iter(sampler)), dtype=torch.int64, device=ctx.device)
@@ -340,14 +301,10 @@ def _distill(
                     right += float((s.detach().argmax(1)[keep] == yb[keep]).sum())
                     labelled += n_mine
                 loss_rows, rows, right, labelled = _all_reduce_sum([loss_rows, rows, right, labelled], ctx.device)
-                val = evaluate_ddp(student, x_val, y_val, ctx) if x_val is not None else None
+                val = evaluate_ddp(student, opts.x_val, opts.y_val, ctx) if opts.x_val is not None else None
                 hist.accuracy.append(right / labelled if labelled else float("nan"))
                 loops.record_epoch(hist, bar, loss_rows / rows, time.perf_counter() - t0, val)
         del model  # the DDP wrapper (its reducer holds the process group); the student stays trained
-    finally:
-        teacher.train(teacher_state)
-        for p, g in zip(teacher.parameters(), grads, strict=True):
-            p.requires_grad_(g)
     return hist
 
 

@@ -1,17 +1,6 @@
 """Distilling a tiny causal language model in PyTorch (chapter 12; mirrors kdlib.tf.lm).
 
-    build_lm(size, vocab_size, seed)                 a GRU language model: "teacher" or "student"
-    lm_log_probs(model, tokens, temperature)         log p(next token | prefix), NumPy (N, L-1, V)
-    train_lm(model, tokens, ...)                     next-token cross-entropy (also sequence-level KD)
-    token_kl(s, t, mask, kind, temperature)          token-level KD: "forward" KL(t‖s) / "reverse" KL(s‖t)
-    topk_cache(teacher, tokens, k)                   the teacher's top-k logits, stored once
-    topk_kl(s, values, indices, mask, temperature)   the KD loss from that cache
-    distill_lm(student, teacher, tokens, ...)        token-level KD from a full or top-k cache
-    sample_lm(model, n, seed, ...)                   sampled (or greedy) sequences, NumPy
-
-Tokens follow :mod:`kdlib.grammar`: int64 ``(N, L)``, BOS first, PAD (0) after EOS. A model maps
-inputs ``tokens[:, :-1]`` to logits ``(N, L-1, V)`` predicting ``tokens[:, 1:]``; positions whose
-target is PAD are masked out of every loss. The teacher side of every loss is detached.
+The functions, the token conventions and what the two sides share: :mod:`kdlib.lm_common`.
 """
 
 from __future__ import annotations
@@ -22,22 +11,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kdlib import _validate as v
+from kdlib import lm_common
 from kdlib import reference as ref
 from kdlib.grammar import PAD
 from kdlib.loops import epoch_bar
 
-__all__ = [
-    "LM_SIZES",
-    "TinyLM",
-    "build_lm",
-    "distill_lm",
-    "lm_log_probs",
-    "sample_lm",
-    "token_kl",
-    "topk_cache",
-    "topk_kl",
-    "train_lm",
-]
+__all__ = list(lm_common.NAMES)
 
 #: size name -> (embedding dim, GRU hidden units)
 LM_SIZES = ref.LM_SIZES
@@ -169,16 +148,15 @@ def topk_cache(teacher: nn.Module, tokens, k: int) -> tuple[np.ndarray, np.ndarr
     return vals.float().numpy(), idx.to(torch.int16).numpy()
 
 
-def _loop(model, step, n: int, epochs: int, lr: float, batch_size: int, seed: int, progress, desc: str):
-    v.check_loop_args(epochs, batch_size, lr)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
+def _loop(model, step, n: int, opts, desc: str) -> list[float]:
+    opt = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    g = torch.Generator().manual_seed(opts.seed)
     history = []
-    bar = epoch_bar(epochs, desc, progress)
-    for _ in range(epochs):
+    bar = epoch_bar(opts.epochs, desc, opts.progress)
+    for _ in range(opts.epochs):
         model.train()
         total, count = 0.0, 0
-        for idx in torch.randperm(n, generator=g).split(batch_size):
+        for idx in torch.randperm(n, generator=g).split(opts.batch_size):
             loss = step(idx)
             opt.zero_grad()
             loss.backward()
@@ -191,15 +169,8 @@ def _loop(model, step, n: int, epochs: int, lr: float, batch_size: int, seed: in
     return history
 
 
-def train_lm(
-    model: nn.Module,
-    tokens,
-    epochs: int = 20,
-    lr: float = 1e-2,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = False,
-) -> list[float]:
+@lm_common.loop_options
+def train_lm(model: nn.Module, tokens, opts) -> list[float]:
     """Adam on the masked next-token cross-entropy of ``tokens`` (N, L); mean loss per epoch.
 
     Sequence-level KD (Kim & Rush 2016) is this function on the teacher's samples
@@ -211,36 +182,16 @@ def train_lm(
         logits = model(x[idx])
         return F.cross_entropy(logits[m[idx]], y[idx][m[idx]])
 
-    return _loop(model, step, len(x), epochs, lr, batch_size, seed, progress, "train_lm")
+    return _loop(model, step, len(x), opts, "train_lm")
 
 
-def distill_lm(
-    student: nn.Module,
-    teacher: nn.Module,
-    tokens,
-    kind: str = "forward",
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    loss_fn=None,
-    epochs: int = 20,
-    lr: float = 1e-2,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool | None = False,
+def _distill_lm(
+    student: nn.Module, teacher: nn.Module, tokens, kind: str, t: float, top_k, loss_fn, opts
 ) -> list[float]:
-    """Token-level KD of ``student`` from ``teacher`` on ``tokens`` (N, L); mean loss per epoch.
-
-    The teacher's logits are computed once (the cache). ``top_k``: cache only its k largest
-    logits and use :func:`topk_kl` (forward KL only). ``loss_fn(student_logits, teacher_logits,
-    mask, temperature)``: your own token loss instead of :func:`token_kl` with ``kind``.
-    """
-    t = v.check_temperature(temperature)
-    kind = ref._check_kind(kind)
+    """``distill_lm`` on this side, its arguments checked (:func:`kdlib.lm_common.distiller`)."""
     x, _, m = _split(tokens)
     teacher.eval().requires_grad_(False)
     if top_k is not None:
-        if loss_fn is not None or kind != "forward":
-            raise ValueError("top_k works with the forward KL only (kind='forward', no loss_fn)")
         vals, idx = (torch.from_numpy(a) for a in topk_cache(teacher, tokens, top_k))
         idx = idx.long()
 
@@ -253,29 +204,10 @@ def distill_lm(
         def step(i):
             return fn(student(x[i]), cache[i], m[i], t)
 
-    return _loop(student, step, len(x), epochs, lr, batch_size, seed, progress, f"distill_lm {kind}")
+    return _loop(student, step, len(x), opts, f"distill_lm {kind}")
 
 
-def sample_lm(
-    model: nn.Module,
-    n: int,
-    max_len: int = 12,
-    seed: int = 0,
-    temperature: float = 1.0,
-    greedy: bool = False,
-) -> np.ndarray:
-    """``n`` sequences from the model, int64 (n, max_len + 2) like :meth:`Grammar.sample`.
-
-    Each step draws from softmax(logits / T) (NumPy generator ``seed``; ``greedy``: the argmax);
-    PAD is never drawn; EOS is forced after ``max_len`` words.
-    """
-    from kdlib.grammar import sample_tokens
-
-    return sample_tokens(
-        lambda prefix: _logits(model, torch.from_numpy(prefix))[:, -1].double().numpy(),
-        n,
-        max_len,
-        seed,
-        temperature,
-        greedy,
-    )
+#: token-level KD of ``student`` from ``teacher`` on ``tokens`` (N, L) (:func:`kdlib.lm_common.distiller`)
+distill_lm = lm_common.distiller(_distill_lm)
+#: ``n`` sequences from the model, int64 (n, max_len + 2): :func:`kdlib.lm_common.sampler`
+sample_lm = lm_common.sampler(lambda model, prefix: _logits(model, torch.from_numpy(prefix))[:, -1].double().numpy())

@@ -6,7 +6,9 @@ hide ``train`` (its answer key) and still evaluate models.
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -33,6 +35,21 @@ def _check_xy(x, y, name_x: str = "x", name_y: str = "y") -> tuple[torch.Tensor,
     yt = None if y is None else _tensor(y, torch.int64)
     v.check_xy_shapes(xt.shape, None if yt is None else yt.shape, name_x, name_y)
     return xt, yt
+
+
+@contextlib.contextmanager
+def _frozen(teacher: nn.Module) -> Iterator[nn.Module]:
+    """The teacher in eval mode with gradients off for the ``with`` block, then as it was (distill's teacher)."""
+    state = teacher.training
+    grads = [p.requires_grad for p in teacher.parameters()]
+    teacher.eval()
+    teacher.requires_grad_(False)
+    try:
+        yield teacher
+    finally:
+        teacher.train(state)
+        for p, g in zip(teacher.parameters(), grads, strict=True):
+            p.requires_grad_(g)
 
 
 @torch.no_grad()

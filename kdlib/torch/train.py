@@ -14,32 +14,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kdlib import _validate as v
 from kdlib import augment as aug
-from kdlib import loops
+from kdlib import loops, options
 from kdlib.history import History
-from kdlib.torch.predict import _check_xy, evaluate, predict_logits, set_seed
+from kdlib.torch.predict import _check_xy, _frozen, evaluate, predict_logits, set_seed
 
 __all__ = ["History", "distill", "evaluate", "fit", "predict_logits", "set_seed"]
 
 
-def fit(
-    model: nn.Module,
-    x,
-    y,
-    *,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "fit",
-    label_smoothing: float = 0.0,
-    augment: aug.Augment | None = None,
-) -> History:
+@options.takes(*options.FIT, desc="fit")
+def fit(model: nn.Module, x, y, *, opts: options.Options) -> History:
     """Train ``model`` on labels with cross-entropy and Adam; returns the per-epoch History.
 
     ``label_smoothing`` ε: the targets are (1 − ε)·onehot(y) + ε/C (``F.cross_entropy``'s own).
@@ -47,34 +31,46 @@ def fit(
     ``augment`` (a :mod:`kdlib.augment` callable): every batch is augmented once, drawn from
     ``numpy.random.default_rng(seed)`` (batch order too); after mixup the loss is
     lam · CE(y) + (1 − lam) · CE(y_partner). The fair control for ``distill(..., augment=)``.
+    The options are those of :class:`kdlib.options.Options` (checked there).
     """
-    v.check_loop_args(epochs, batch_size, lr)
-    aug.check_augment(augment)
     xt, yt = _check_xy(x, y)
-    ok = isinstance(label_smoothing, (int, float)) and not isinstance(label_smoothing, bool)
-    if not (ok and 0 <= label_smoothing <= 1):
-        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    set_seed(seed)
-    rng = np.random.default_rng(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
+    eps = opts.label_smoothing
+
+    def batch_loss(idx, xb, partner, lam):
+        out = model(xb)
+        loss = F.cross_entropy(out, yt[idx], label_smoothing=eps)
+        if partner is not None:  # mixup: the labels are mixed like the inputs
+            loss = lam * loss + (1.0 - lam) * F.cross_entropy(out, yt[idx][partner], label_smoothing=eps)
+        return loss
+
+    return _train(model, xt, batch_loss, opts)
+
+
+def _train(model: nn.Module, xt: torch.Tensor, batch_loss, opts: options.Options) -> History:
+    """Adam on ``batch_loss(idx, x batch, mixup partner or None, lam)`` for ``opts.epochs`` epochs; the History.
+
+    The one loop of ``fit`` and ``distill``: seeded from ``opts.seed`` (weights, batch order and
+    augmentations), the validation accuracy and the epoch bar after every epoch.
+    """
+    set_seed(opts.seed)
+    rng = np.random.default_rng(opts.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    gen = torch.Generator().manual_seed(opts.seed)
     hist = History()
-    with loops.epoch_bar(epochs, desc, progress) as bar:
-        for _ in range(epochs):
+    with loops.epoch_bar(opts.epochs, opts.desc, opts.progress) as bar:
+        for _ in range(opts.epochs):
             t0 = time.perf_counter()
             model.train()
             total, n = 0.0, 0
-            for idx, xb, yp, lam in _batches(xt, batch_size, gen, augment, rng):
-                out = model(xb)
-                loss = F.cross_entropy(out, yt[idx], label_smoothing=label_smoothing)
-                if yp is not None:  # mixup: the labels are mixed like the inputs
-                    loss = lam * loss + (1.0 - lam) * F.cross_entropy(out, yt[idx][yp], label_smoothing=label_smoothing)
+            for idx, xb, partner, lam in _batches(xt, opts.batch_size, gen, opts.augment, rng):
+                loss = batch_loss(idx, xb, partner, lam)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
                 n += len(idx)
-            _end_epoch(hist, model, total / n, t0, x_val, y_val, bar)
+            val = evaluate(model, opts.x_val, opts.y_val) if opts.x_val is not None else None
+            loops.record_epoch(hist, bar, total / n, time.perf_counter() - t0, val)
     return hist
 
 
@@ -96,32 +92,8 @@ def _batches(xt: torch.Tensor, batch_size: int, gen, augment, rng):
         yield idx, torch.from_numpy(view.x), partner, view.lam
 
 
-def _end_epoch(hist: History, model, loss: float, t0: float, x_val, y_val, bar) -> None:
-    val = evaluate(model, x_val, y_val) if x_val is not None else None
-    loops.record_epoch(hist, bar, loss, time.perf_counter() - t0, val)
-
-
-def distill(
-    student: nn.Module,
-    teacher: nn.Module,
-    x,
-    y=None,
-    *,
-    x_unlabeled=None,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    epochs: int = 30,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    cache_teacher: bool = True,
-    x_val=None,
-    y_val=None,
-    progress: bool | None = None,
-    desc: str = "distill",
-    augment: aug.Augment | None = None,
-) -> History:
+@options.takes(*options.DISTILL, desc="distill")
+def distill(student: nn.Module, teacher: nn.Module, x, y=None, *, x_unlabeled=None, opts: options.Options) -> History:
     """Distil ``student`` from a frozen ``teacher`` on the transfer set x (+ x_unlabeled).
 
     Loss per batch = ``kd_loss(student, teacher, labels, T, alpha, ignore_index=-1)`` (the loss
@@ -131,60 +103,31 @@ def distill(
     computed once for the whole transfer set when ``cache_teacher`` (the default), else every
     batch (same result for a deterministic teacher, slower).
 
-    ``augment`` (a :mod:`kdlib.augment` callable) makes it function matching (Beyer et al. 2022):
-    each batch is augmented once and the teacher and the student see the SAME view, so the
-    teacher runs on every batch and ``cache_teacher`` is ignored (no cache can hold logits of
-    views drawn afresh every epoch: ≈ one teacher forward pass per student step more).
-    After mixup the hard term is lam · CE(y) + (1 − lam) · CE(y_partner) (unlabeled rows, -1,
-    drop out of each CE); the soft term needs no labels.
+    ``augment`` makes it function matching: the teacher sees the student's augmented view of every
+    batch (no cache). The options, ``augment`` among them: :class:`kdlib.options.Options`.
     """
     # imported here, not at the top: fit() must work in a graded notebook that hides the losses
     from kdlib.torch.losses import kd_loss
 
-    v.check_loop_args(epochs, batch_size, lr)
-    t = v.check_temperature(temperature)
-    a = v.check_alpha(alpha)
-    aug.check_augment(augment)
     xa, ya = loops.transfer_set(x, y, x_unlabeled)
     xt, yt = torch.from_numpy(xa), torch.from_numpy(ya)
-    if augment is not None:
-        cache_teacher = False  # a fresh view every batch: the teacher must see it (no cache)
-    rng = np.random.default_rng(seed)
+    t, a = opts.temperature, opts.alpha
+    # with augment a fresh view every batch: the teacher must see it (no cache)
+    cache = opts.cache_teacher and opts.augment is None
+    with _frozen(teacher):
+        teacher_logits = torch.from_numpy(predict_logits(teacher, xt)) if cache else None
 
-    set_seed(seed)
-    teacher_state = teacher.training
-    teacher.eval()
-    grads = [p.requires_grad for p in teacher.parameters()]
-    teacher.requires_grad_(False)
-    teacher_logits = torch.from_numpy(predict_logits(teacher, xt)) if cache_teacher else None
-    opt = torch.optim.Adam(student.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    hist = History()
-    try:
-        with loops.epoch_bar(epochs, desc, progress) as bar:
-            for _ in range(epochs):
-                t0 = time.perf_counter()
-                student.train()
-                total, n = 0.0, 0
-                for idx, xb, yp, lam in _batches(xt, batch_size, gen, augment, rng):
-                    if teacher_logits is not None:
-                        tl = teacher_logits[idx]
-                    else:
-                        with torch.no_grad():
-                            tl = teacher(xb)
-                    s = student(xb)
-                    loss = kd_loss(s, tl, yt[idx], t, a, ignore_index=loops.UNLABELLED)  # the contract's masked loss
-                    if yp is not None:  # mixup: same soft term, hard term on the partners' labels
-                        lp = kd_loss(s, tl, yt[idx][yp], t, a, ignore_index=loops.UNLABELLED)
-                        loss = lam * loss + (1.0 - lam) * lp
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    total += loss.item() * len(idx)
-                    n += len(idx)
-                _end_epoch(hist, student, total / n, t0, x_val, y_val, bar)
-    finally:
-        teacher.train(teacher_state)
-        for p, g in zip(teacher.parameters(), grads, strict=True):
-            p.requires_grad_(g)
-    return hist
+        def batch_loss(idx, xb, partner, lam):
+            if teacher_logits is not None:
+                tl = teacher_logits[idx]
+            else:
+                with torch.no_grad():
+                    tl = teacher(xb)
+            s = student(xb)
+            loss = kd_loss(s, tl, yt[idx], t, a, ignore_index=loops.UNLABELLED)  # the contract's masked loss
+            if partner is not None:  # mixup: same soft term, hard term on the partners' labels
+                lp = kd_loss(s, tl, yt[idx][partner], t, a, ignore_index=loops.UNLABELLED)
+                loss = lam * loss + (1.0 - lam) * lp
+            return loss
+
+        return _train(student, xt, batch_loss, opts)

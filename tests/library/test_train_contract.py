@@ -201,6 +201,9 @@ BAD = [
     ("distill", {"y": Y[:5]}, "y must have shape (8,)"),
     ("distill", {"x": X[None]}, "x must be a non-empty 2-D array"),
     ("distill", {"x_unlabeled": np.zeros((4, F + 1))}, f"x_unlabeled must have {F} features like x"),
+    ("fit", {"label_smoothing": 1.5}, "label_smoothing must be a number in [0, 1]"),
+    ("distill", {"seed": -1}, "seed must be a non-negative integer"),
+    ("distill", {"cache_teacher": 1}, "cache_teacher must be True or False"),
     ("fit", {"augment": "mixup"}, "augment must be a callable augment(x, rng) or None"),
     ("distill", {"augment": 3}, "augment must be a callable augment(x, rng) or None"),
     ("fit", {"augment": lambda x, rng: x[:, :2]}, "augment must return a batch of shape (8, 12)"),
@@ -218,3 +221,40 @@ def test_bad_arguments_raise_a_valueerror_naming_them(side, fn, kw, message):
             side.kd.fit(model, x, y, progress=False, **args)
         else:
             side.kd.distill(model, side.build("student-small", seed=1), x, y, progress=False, **args)
+
+
+DISTILL_KEYWORDS = {
+    "x_unlabeled": None, "temperature": 4.0, "alpha": 0.9, "epochs": 30, "batch_size": 64, "lr": 1e-3,
+    "weight_decay": 0.0, "seed": 0, "cache_teacher": True, "x_val": None, "y_val": None, "progress": None,
+    "desc": "distill", "augment": None,
+}  # fmt: skip
+FIT_KEYWORDS = {
+    "epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.0, "seed": 0, "x_val": None, "y_val": None,
+    "progress": None, "desc": "fit", "label_smoothing": 0.0, "augment": None,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fn,positional,keywords",
+    [("distill", ["student", "teacher", "x", "y"], DISTILL_KEYWORDS), ("fit", ["model", "x", "y"], FIT_KEYWORDS)],
+)
+def test_the_signature_shows_every_argument_with_its_default(side, fn, positional, keywords):
+    """The options are declared once (kdlib.options); help() and inspect.signature still list them all."""
+    import inspect
+    import pydoc
+
+    params = inspect.signature(getattr(side.kd, fn)).parameters
+    assert [n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD] == positional
+    shown = {n: p.default for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
+    assert list(shown) == list(keywords) and shown == keywords
+    assert "epochs: 'int' = 30" in pydoc.render_doc(getattr(side.kd, fn), renderer=pydoc.plaintext)  # help()
+
+
+def test_an_unknown_keyword_is_pythons_typeerror_naming_it(side):
+    model, teacher = side.build("student-small", seed=0), side.build("student-small", seed=1)
+    with pytest.raises(TypeError, match="temprature"):
+        side.kd.distill(model, teacher, X, Y, temprature=2.0)
+    with pytest.raises(TypeError, match="temperature"):
+        side.kd.fit(model, X, Y, temperature=2.0)
+    with pytest.raises(TypeError, match="y"):
+        side.kd.fit(model, X)
