@@ -25,6 +25,7 @@ def page() -> str:
     nb.cells = [nbformat.v4.new_markdown_cell(MARKDOWN), nbformat.v4.new_code_cell("x = 1  # $not$ maths")]
     cfg = Config()
     feedback.configure(cfg)
+    feedback.reset_budget()
     html, _ = HTMLExporter(config=cfg, template_name="classic").from_notebook_node(nb)
     assert "mathjax" in html.lower()  # the template loads it from a CDN ...
     return feedback.offline_page(html)
@@ -57,11 +58,23 @@ def test_markup_is_kept_but_scripts_and_handlers_are_not(page):
 def test_tex_that_latex2mathml_cannot_read_stays_as_text():
     assert feedback.tex_to_mathml(r"\frac{1}{") is None
     assert feedback.tex_to_mathml("x" * (feedback.MAX_TEX + 1)) is None
-    out = feedback.offline_page('<div class="text_cell_render"><p>bad $\\frac{1}{$ here</p></div>')
+    feedback.reset_budget()
+    out = feedback.markdown_html("<p>bad $\\frac{1}{$ here</p>")
     assert "bad $\\frac{1}{$ here" in out
 
 
-def test_the_number_of_formulas_converted_is_bounded():
-    many = "<p>" + " ".join(f"${i}$" for i in range(feedback.MAX_FORMULAS + 50)) + "</p>"
-    soup = BeautifulSoup(feedback.offline_page(f'<div class="text_cell_render">{many}</div>'), "html.parser")
-    assert len(soup.find_all("math")) == feedback.MAX_FORMULAS
+def test_the_number_of_formulas_converted_is_bounded_per_feedback_run():
+    feedback.reset_budget()
+    many = "<p>" + " ".join(f"${i}$" for i in range(feedback.MAX_FORMULAS - 10)) + "</p>"
+    first = BeautifulSoup(feedback.markdown_html(many), "html.parser")
+    second = BeautifulSoup(feedback.markdown_html("<p>$a$ $b$ " + " ".join(["$c$"] * 20) + "</p>"), "html.parser")
+    assert len(first.find_all("math")) == feedback.MAX_FORMULAS - 10
+    assert len(second.find_all("math")) == 10, "the budget spans the cells of one run"
+    feedback.reset_budget()
+    assert len(BeautifulSoup(feedback.markdown_html("<p>$a$</p>"), "html.parser").find_all("math")) == 1
+
+
+def test_a_page_whose_loader_is_written_differently_is_still_cleaned_of_it():
+    page = '<html><head><script src="https://cdn/MathJax.js"></script></head><body><p>ok</p></body></html>'
+    out = feedback.offline_page(page)
+    assert "<script" not in out and "<p>ok</p>" in out

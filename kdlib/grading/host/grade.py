@@ -23,7 +23,7 @@ from kdlib.grading import judge as judging
 from kdlib.grading.course import Course, GradingError
 from kdlib.grading.host import gradebook
 from kdlib.grading.host.report import Report, StudentResult
-from kdlib.grading.host.sandbox import Limits, SandboxError, check_sandbox, find_bwrap
+from kdlib.grading.host.sandbox import Limits, SandboxError, check_sandbox, data_view, find_bwrap
 from kdlib.grading.host.worker import Job, Outcome, copy_files, run_pool
 from kdlib.grading.releases import generate
 
@@ -185,6 +185,7 @@ def grade(
         template = scratch / "gradebook.db"
         gradebook.sqlite_copy(course.db, template)
         view = str(answer_key.kdlib_view(scratch / "view", key)) if sandbox else None
+        data_dir = str(data_view(scratch / "data")) if sandbox else None
         for student in chosen:
             why = unusable_name(student)
             if why:
@@ -207,6 +208,7 @@ def grade(
                 view,
                 int(memory_mb),
                 DEFAULT_PIDS,
+                data_dir=data_dir,
             )
             for i, s in enumerate(chosen)
             if s not in outcomes

@@ -23,6 +23,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -44,6 +45,7 @@ __all__ = [
     "SandboxKernelManager",
     "bwrap_command",
     "check_sandbox",
+    "data_view",
     "find_bwrap",
     "kill_all",
 ]
@@ -56,6 +58,8 @@ WORKDIR = "/submission"
 INBOX, MPL_CACHE = "/kd/in", "/kd/mpl"
 #: where the judge's requests for the probes appear in the sandbox (read-only)
 PROBE_DIR = "/kd/probe"
+#: where the generated arrays of the embedded data sets appear in the sandbox (read-only; KDLIB_CACHE)
+DATA_DIR = "/kd/data"
 #: user and group ids inside the sandbox ("nobody")
 SANDBOX_UID = 65534
 #: environment variables passed from the grading process to the kernel, if set
@@ -166,6 +170,7 @@ def bwrap_command(
     extra_ro: tuple[str | os.PathLike, ...] = (),
     probe_dir: str | os.PathLike | None = None,
     kdlib_view: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
 ) -> list[str]:
     """``argv`` wrapped in bwrap: read-only system and Python, writable in-memory /tmp and workdir.
 
@@ -173,7 +178,7 @@ def bwrap_command(
     starts; ``ipc_dir`` is bound read-write at its own path (the kernel's unix sockets);
     ``probe_dir`` appears read-only at :data:`PROBE_DIR`; ``kdlib_view`` (a copy of kdlib with
     the answer key stubbed out, :func:`kdlib.grading.answer_key.kdlib_view`) is shown in place
-    of the real kdlib package.
+    of the real kdlib package; ``data_dir`` (:func:`data_view`) appears read-only at :data:`DATA_DIR`.
     """
     mb = 1024 * 1024
     args = [
@@ -202,6 +207,8 @@ def bwrap_command(
         args += ["--ro-bind", str(kdlib_view), str(_kdlib_dir())]
     if probe_dir is not None:
         args += ["--ro-bind", str(probe_dir), PROBE_DIR]
+    if data_dir is not None:
+        args += ["--ro-bind", str(data_dir), DATA_DIR]
     if inbox is not None:
         args += ["--ro-bind", str(inbox), INBOX]
     mpl = os.environ.get("MPLCONFIGDIR")
@@ -300,6 +307,37 @@ class SandboxKernelClient(AsyncKernelClient):
         return sock
 
 
+#: the generated arrays a graded kernel may load (kdlib.data's cache files); nothing else is shown
+DATA_FILES = ("mnist1d-*.npz",)
+#: a data file larger than this is not shown to kernels (they would generate it themselves)
+MAX_DATA_FILE_BYTES = 200_000_000
+
+
+def data_view(dest: str | os.PathLike) -> Path:
+    """A folder with the generated arrays of the embedded data sets, for kernels to read (``dest``).
+
+    MNIST-1D is generated, not downloaded: ≈2–4 s of CPU per kernel that loads it, and a
+    sandboxed kernel has no cache of its own (its home is an empty in-memory folder). The
+    grading process makes the default split once (kdlib's own cache, once per machine) and
+    copies the cache files — public data, no answers — into ``dest``; kernels see it read-only
+    at :data:`DATA_DIR` through ``KDLIB_CACHE``. Best effort: whatever fails, kernels generate.
+    """
+    from kdlib import data
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        data.load_dataset("mnist1d")  # writes the cache entry if this machine has none yet
+    except Exception:  # a broken generator must not stop grading: the kernels will say what fails
+        return dest
+    for pattern in DATA_FILES:
+        for path in sorted(data.cache_dir().glob(pattern)):
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_DATA_FILE_BYTES:
+                shutil.copyfile(path, dest / path.name)
+    return dest
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs in bubblewrap and talks over unix sockets.
 
@@ -317,6 +355,7 @@ class SandboxKernelManager(AsyncKernelManager):
     extra_ro = List(Unicode(), config=True, help="more host folders the kernel may read")
     probe_dir = Unicode("", config=True, help="host folder of the judge's requests, seen at /kd/probe")
     kdlib_view = Unicode("", config=True, help="a copy of kdlib shown in place of the real one")
+    data_dir = Unicode("", config=True, help="host folder of generated data-set arrays, seen at /kd/data")
     cgroup = Unicode("", config=True, help="cgroup spec for the whole sandbox (kdlib.grading.host.cgroups)")
     log_file = Unicode("", config=True, help="where the kernel's own stdout/stderr go (default: discarded)")
 
@@ -344,7 +383,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"
         inbox = self._inbox(kw.pop("cwd", None))
-        env = kernel_env(self.limits, {str(k): str(v) for k, v in self.extra_env.items()})
+        extra = {str(k): str(v) for k, v in self.extra_env.items()}
+        if self.data_dir:
+            extra.setdefault("KDLIB_CACHE", DATA_DIR)
+        env = kernel_env(self.limits, extra)
         cmd = bwrap_command(
             list(kernel_cmd),
             limits=self.limits,
@@ -354,6 +396,7 @@ class SandboxKernelManager(AsyncKernelManager):
             extra_ro=tuple(self.extra_ro),
             probe_dir=self.probe_dir or None,
             kdlib_view=self.kdlib_view or None,
+            data_dir=self.data_dir or None,
         )
         if self.cgroup:
             from kdlib.grading.host import cgroups

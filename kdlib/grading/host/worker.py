@@ -64,6 +64,8 @@ class Job:
     #: whole-sandbox caps through a cgroup (0: none)
     group_memory_mb: int = 0
     group_pids: int = 0
+    #: generated data-set arrays the kernel may read (:func:`kdlib.grading.host.sandbox.data_view`)
+    data_dir: str | None = None
 
 
 @dataclass
@@ -173,6 +175,7 @@ def _student_cfg(job: Job, course: Path, ipc: Path, probe: Path, kernel_log: Pat
     km.log_file = str(kernel_log)
     km.probe_dir = str(probe)
     km.kdlib_view = job.kdlib_view or ""
+    km.data_dir = job.data_dir or ""
     km.cgroup = group or ""
     from kdlib.grading.host import feedback
 
@@ -310,10 +313,12 @@ def grade_one(job: Job) -> Outcome:
         if job.feedback:
             cancel = _alarm(TRUSTED_SECONDS)
             try:
+                from kdlib.grading.host import feedback
+
                 converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg, log=log), config=cfg, log=log)
                 converter.force = True
+                feedback.reset_budget()
                 converter.start()
-                from kdlib.grading.host import feedback
 
                 graded = course / job.course.autograded / job.student / job.assignment
                 lang = feedback.submission_language(graded)
