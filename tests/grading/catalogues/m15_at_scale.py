@@ -12,6 +12,16 @@ CATALOGUE = Catalogue(
             (("g.manual_seed(seed + epoch)", "g.manual_seed(seed)"),),
             {"test_shard": "the same rows in the same order every epoch"},
         ),
+        "shard_contiguous": Mistake(
+            "each rank takes a contiguous block of the permutation instead of every W-th entry",
+            (
+                (
+                    "return order[rank:total:world_size]",
+                    "per = total // world_size\n    return order[rank * per : (rank + 1) * per]",
+                ),
+            ),
+            {"test_shard": "a rank takes a contiguous block of the permutation"},
+        ),
         "hard_local_mean": Mistake(
             "each rank averages its own labelled rows (the mean of per-rank means)",
             (("hard = ce_sum * world_size / global_labelled", "hard = ce_sum / int(keep.sum())"),),
@@ -36,6 +46,11 @@ CATALOGUE = Catalogue(
                 ),
             ),
             {"test_memory": "DDP keeps a full copy of the student on every GPU"},
+        ),
+        "topk_without_indices": Mistake(
+            "the top-k cache counted without its int32 indices",
+            (("return rows * top_k * (4 + 4)", "return rows * top_k * 4"),),
+            {"test_cache_bytes": "a top-k cache stores the indices too"},
         ),
     },
     drop=(
