@@ -344,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=unit_float, default=r.alpha, help="weight of the soft (teacher) term")
     p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds a collective waits for peers")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--no-teacher-cache",
+        action="store_true",
+        help="run the teacher on every batch instead of caching its logits once (computed per shard)",
+    )
     p.add_argument("--fault-rank", type=non_negative_int, default=None, help="testing: the rank that fails")
     p.add_argument(
         "--fault",
@@ -401,6 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             student, teacher, ds.x_train, ds.y_train, x_unlabeled=pool, temperature=a.temperature, alpha=a.alpha,
             epochs=a.epochs, batch_size=batch, lr=a.lr, seed=a.seed, progress=progress, timeout=a.timeout,
             x_val=ds.x_test, y_val=ds.y_test, desc=f"distill ({ctx.world_size} proc)",
+            cache_teacher=not a.no_teacher_cache,
         )  # fmt: skip
         distill_seconds = time.perf_counter() - t2
         student_acc = evaluate_ddp(student, ds.x_test, ds.y_test, ctx)
@@ -420,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "pool_size": a.pool_size,
                 "temperature": a.temperature,
                 "alpha": a.alpha,
+                "cache_teacher": not a.no_teacher_cache,
                 "teacher_test_accuracy": teacher_acc,
                 "student_test_accuracy": student_acc,
                 "history": hist.as_dict(),

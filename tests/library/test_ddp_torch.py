@@ -87,11 +87,12 @@ def one_thread():
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one_process_with_twice_the_batch(tmp_path, one_thread):
-    r = _run(2, tmp_path)
+@pytest.mark.parametrize("cache", [True, False], ids=["teacher-cache-per-shard", "teacher-every-batch"])
+def test_two_processes_equal_one_process_with_twice_the_batch(tmp_path, one_thread, cache):
+    r = _run(2, tmp_path, *([] if cache else ["--no-teacher-cache"]))
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["world_size"] == 2 and metrics["backend"] == "gloo"
+    assert metrics["world_size"] == 2 and metrics["backend"] == "gloo" and metrics["cache_teacher"] is cache
     assert metrics["batch_size_per_process"] == B and metrics["global_batch_size"] == 2 * B
     teacher = build_model("teacher", 40, 10)
     teacher.load_state_dict(torch.load(tmp_path / "teacher.pt", weights_only=True))
