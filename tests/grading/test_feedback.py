@@ -78,3 +78,50 @@ def test_a_page_whose_loader_is_written_differently_is_still_cleaned_of_it():
     page = '<html><head><script src="https://cdn/MathJax.js"></script></head><body><p>ok</p></body></html>'
     out = feedback.offline_page(page)
     assert "<script" not in out and "<p>ok</p>" in out
+
+
+def _render(nb, exporter_class) -> str:
+    cfg = Config()
+    feedback.configure(cfg)
+    feedback.reset_budget()
+    html, _ = exporter_class(config=cfg, template_name="classic").from_notebook_node(nb)
+    return html
+
+
+def _text_notebook():
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("print('hi')")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi &amp; <b>bye</b>\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("## Loss\n\nSee $x^2$ and **this** &nbsp; [link](https://a.b)."), code]
+    return nb
+
+
+def test_a_page_without_images_skips_nbconvert_s_closing_pass_and_is_the_same_document(monkeypatch):
+    import nbconvert.exporters.html as html_exporter
+
+    calls = []
+    real = html_exporter.BeautifulSoup
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(html_exporter, "BeautifulSoup", spy)
+    nb = _text_notebook()
+    fast = _render(nbformat.from_dict(nb), feedback._exporter())
+    assert not calls, "a page with no <img> must not be parsed again"
+    slow = _render(nbformat.from_dict(nb), HTMLExporter)
+    assert calls, "nbconvert's own exporter parses every page (the pass this skips)"
+    assert fast != slow  # nbconvert's pass re-serialises the page ...
+    # ... but the document is the same: parsed, both give the same tree
+    assert str(BeautifulSoup(fast, "html.parser")) == str(BeautifulSoup(slow, "html.parser"))
+
+
+def test_a_page_with_an_image_still_gets_nbconvert_s_alt_text():
+    nb = _text_notebook()
+    plot = nbformat.v4.new_code_cell("plot()")
+    plot.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    nb.cells.append(plot)
+    page = _render(nb, feedback._exporter())
+    imgs = BeautifulSoup(page, "html.parser").find_all("img")
+    assert imgs and all(img.get("alt") == "No description has been provided for this image" for img in imgs)
