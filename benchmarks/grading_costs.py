@@ -10,7 +10,8 @@ mistakes (tests/grading/catalogues, demonstration cells dropped as in the round-
 submission (nbgrader's Autograde, judging, the feedback page). The kernel's time comes from
 nbclient's execution timestamps in each autograded notebook. Printed per assignment, over the
 submissions after the first (which pays one-off imports): mean ± std of the wall time, the host
-CPU, the kernel's cell time and its first (setup) cell. ``--no-data-view``: kernels get no
+CPU (and its two parts: nbgrader's Autograde converter, which waits for the kernel, and the
+feedback page), the kernel's cell time and its first (setup) cell. ``--no-data-view``: kernels get no
 read-only copy of the generated data sets (/kd/data) and generate MNIST-1D themselves, as they
 did before kd grade gave them one.
 """
@@ -61,8 +62,37 @@ def kernel_seconds(path: Path) -> tuple[float, float]:
     return sum(times), (times[0] if times else 0.0)
 
 
+class _PhaseCPU:
+    """CPU time of this process inside nbgrader's Autograde and GenerateFeedback converters."""
+
+    def __init__(self) -> None:
+        from nbgrader.converters import Autograde, GenerateFeedback
+
+        self.seconds = {"autograde": 0.0, "feedback": 0.0}
+        self._real = {}
+        for name, cls in (("autograde", Autograde), ("feedback", GenerateFeedback)):
+            self._real[cls] = real = cls.start
+
+            def start(converter, _name=name, _real=real):
+                c0 = time.process_time()
+                try:
+                    return _real(converter)
+                finally:
+                    self.seconds[_name] += time.process_time() - c0
+
+            cls.start = start
+
+    def take(self) -> dict[str, float]:
+        out, self.seconds = self.seconds, {"autograde": 0.0, "feedback": 0.0}
+        return out
+
+    def close(self) -> None:
+        for cls, real in self._real.items():
+            cls.start = real
+
+
 def measure(assignment: str, n: int, data_view: bool) -> list[dict]:
-    """One row per submission: wall, host CPU, kernel cells, setup cell (seconds)."""
+    """One row per submission: wall, host CPU (autograde, feedback), kernel cells, setup cell (seconds)."""
     cat = catalogues.load()[assignment]
     course = make_course(Path(tempfile.mkdtemp(prefix="kd-costs-")), [assignment])
     student, solution = read_pair(course, assignment)
@@ -76,6 +106,7 @@ def measure(assignment: str, n: int, data_view: bool) -> list[dict]:
         nb.cells = [c for c in nb.cells if c.id not in cat.drop]
         submit(course, assignment, who, nb)
     rows: list[dict] = []
+    phases = _PhaseCPU()
 
     def serial(jobs, workers, on_done, progress) -> None:
         worker._worker_init()
@@ -86,7 +117,8 @@ def measure(assignment: str, n: int, data_view: bool) -> list[dict]:
             out = worker.grade_one(job)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             cells, setup = kernel_seconds(next(Path(out.autograded).glob("*.ipynb"))) if out.autograded else (0, 0)
-            rows.append({"student": job.student, "wall": wall, "host_cpu": cpu, "cells": cells, "setup": setup})
+            row = {"student": job.student, "wall": wall, "host_cpu": cpu, "cells": cells, "setup": setup}
+            rows.append({**row, **phases.take()})
             on_done(job, out)
 
     real = grading.run_pool
@@ -104,6 +136,7 @@ def measure(assignment: str, n: int, data_view: bool) -> list[dict]:
         )
     finally:
         grading.run_pool = real
+        phases.close()
     bad = [s for s, r in report.results.items() if r.status != "ok"]
     if bad:
         raise SystemExit(f"{assignment}: not graded cleanly: {bad}")
@@ -124,11 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.n < 2:
         ap.error("--n must be at least 2 (the first submission is left out of the figures)")
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; data view {'off' if args.no_data_view else 'on'}")
-    print(f"{'assignment':<20} {'wall s':>13} {'host CPU s':>13} {'kernel cells s':>15} {'setup cell s':>13}  (n)")
+    heads = ("wall s", "host CPU s", "autograde s", "feedback s", "kernel cells s", "setup cell s")
+    print(f"{'assignment':<20} " + " ".join(f"{h:>14}" for h in heads) + "  (n)")
     for name in args.assignments:
         rows = measure(name, args.n, not args.no_data_view)[1:]
-        cols = [_stat([r[k] for r in rows]) for k in ("wall", "host_cpu", "cells", "setup")]
-        print(f"{name:<20} {cols[0]:>13} {cols[1]:>13} {cols[2]:>15} {cols[3]:>13}  ({len(rows)})", flush=True)
+        keys = ("wall", "host_cpu", "autograde", "feedback", "cells", "setup")
+        cols = [_stat([r[k] for r in rows]) for k in keys]
+        print(f"{name:<20} " + " ".join(f"{c:>14}" for c in cols) + f"  ({len(rows)})", flush=True)
 
 
 if __name__ == "__main__":
