@@ -102,6 +102,8 @@ benchmark: setup  ## every script that produces a figure the course quotes (benc
 	$(BIN)/python benchmarks/self_ensemble.py --frameworks tf --seeds 3
 	$(BIN)/python benchmarks/function_matching.py --frameworks torch tf
 	$(BIN)/python benchmarks/grade_parallel.py
+	$(BIN)/python benchmarks/grading_costs.py --n 6
+	$(BIN)/python benchmarks/kernel_floor.py --n 6  # add --suite-dir /tmp/pytest-of-$$USER/pytest-N after make test for the suite's floor
 
 clean:
 	rm -rf .cache .pytest_cache out
