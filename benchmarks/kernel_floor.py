@@ -19,7 +19,10 @@ every graded kernel runs) imports.
 /tmp/pytest-of-$USER/pytest-N) also counts the notebooks ``kd grade`` autograded there, by
 assignment, and prints the suite's floor: the CPU those kernels need for start-up and setup
 imports alone, and that divided by the cores — a lower bound (``kd check`` runs, whose scratch
-courses are deleted, and the solutions run top to bottom are not counted).
+courses are deleted, and the solutions run top to bottom are not counted). ``--tests SELECTION``
+(repeatable; pytest arguments as one string, e.g. ``"tests/library tests/drill"``) runs each
+selection serially in the same cpuacct group and adds its CPU — all its processes and kernels —
+to the floor: for the tests that grade no notebook, which no kernel count covers.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -114,6 +118,16 @@ def suite_counts(folder: Path) -> Counter:
     return Counter(p.parent.name for p in folder.rglob("autograded/*/*/*.ipynb"))
 
 
+def tests_cpu(selection: str, group: Path | None) -> tuple[float, float]:
+    """(wall s, CPU s) of one serial pytest run of ``selection``, its processes and kernels included."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *shlex.split(selection)]
+    t0, c0 = time.perf_counter(), _group_cpu(group)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    if proc.returncode != 0:
+        raise SystemExit(f"--tests {selection!r} failed:\n{proc.stdout[-2000:]}")
+    return time.perf_counter() - t0, _group_cpu(group) - c0
+
+
 def _stat(values: list[float]) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):5.2f} ± {sd:4.2f}"
@@ -124,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=5, help="kernels per kind (the first is left out)")
     ap.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=list(KINDS))
     ap.add_argument("--suite-dir", type=Path, help="a pytest base temp folder: count its graded kernels")
+    ap.add_argument("--tests", action="append", default=[], help="pytest arguments: CPU of a serial run")
     args = ap.parse_args(argv)
     counts = Counter()
     if args.suite_dir is not None:
@@ -137,7 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
     print(f"{'kind':<18} {'wall s':>13} {'CPU s':>13}  (n)")
     group = _cpu_group()
+    if args.tests and group is None:
+        ap.error("--tests: measuring CPU needs a writable cgroup-v1 cpuacct hierarchy (root)")
     mean_cpu: dict[str, float] = {}
+    extra: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="kd-floor-") as tmp:
             for kind in args.kinds:
@@ -147,13 +165,16 @@ def main(argv: list[str] | None = None) -> None:
                 wall = _stat([r[0] for r in rows])
                 cpu = _stat([r[1] for r in rows]) if group is not None else "n/a"
                 print(f"{kind:<18} {wall:>13} {cpu:>13}  ({len(rows)})", flush=True)
+        for selection in args.tests:
+            wall_s, extra[selection] = tests_cpu(selection, group)
+            print(f"tests {selection!r}: {wall_s:.0f} s wall, {extra[selection]:.0f} CPU s (serial)", flush=True)
     finally:
         _leave(group)
     if counts:
-        _floor(counts, mean_cpu)
+        _floor(counts, mean_cpu, extra)
 
 
-def _floor(counts: Counter, cpu: dict[str, float]) -> None:
+def _floor(counts: Counter, cpu: dict[str, float], extra: dict[str, float]) -> None:
     by_kind = Counter()
     for assignment, n in counts.items():
         by_kind[kind_of(assignment)] += n
@@ -163,8 +184,12 @@ def _floor(counts: Counter, cpu: dict[str, float]) -> None:
         each = cpu.get(kind, float("nan"))
         total += n * each
         print(f"  {kind:<18} {n:4d} x {each:4.2f} s = {n * each:6.0f} CPU s")
+    for selection, seconds in extra.items():
+        total += seconds
+        print(f"  tests {selection!r}: {seconds:6.0f} CPU s")
     cores = os.cpu_count() or 1
-    print(f"floor: {total:.0f} CPU s for kernel start-up and setup imports = {total / cores:.0f} s on {cores} cores")
+    what = "kernel start-up and setup imports" + (" and the tests measured" if extra else "")
+    print(f"floor: {total:.0f} CPU s for {what} = {total / cores:.0f} s on {cores} cores")
 
 
 if __name__ == "__main__":
